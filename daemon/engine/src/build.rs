@@ -1,0 +1,800 @@
+//! The incremental build: scans a project, recompiles only what changed (a source whose content hash moved,
+//! or whose included `.hrl` files did) in the resident compile VM, checks every module against AtomVM's API,
+//! and packs the bundle: start module first (flags 3), the project's modules, the runtime library, priv
+//! files as `App/priv/Path`, extra `.avm` libraries — in a fixed order, so equal trees give equal bytes.
+//! A broken build is data (`bundle: None` + diagnostics); `Err` only when the environment is broken.
+
+use crate::beam::{self, Mfa, StripOptions};
+use crate::compat::{self, ApiTable, Platform};
+use crate::compiler::{CompileResult, Compiler, CompilerError, RemoteCall};
+use crate::diagnostic::{Diagnostic, DiagnosticSource, Severity};
+use crate::packbeam::{self, Section, FLAG_BEAM, FLAG_DATA, FLAG_START};
+use crate::project::Project;
+use crate::runtime_lib;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How many of the biggest modules a size report names.
+const LARGEST: usize = 5;
+/// Warn when the bundle fills more than this share of its partition.
+const SIZE_WARN_PERCENT: u64 = 90;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Compiler(#[from] CompilerError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
+    move |source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    pub path: PathBuf,
+    /// Lowercase hex SHA-256 of the bundle bytes.
+    pub sha256: String,
+    pub size: u64,
+    /// The app partition the bundle must fit in.
+    pub partition_size: u64,
+    /// Module names in bundle order (start module first).
+    pub modules: Vec<String>,
+    /// The biggest sections (name, bytes), biggest first.
+    pub largest: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    pub bundle: Option<Bundle>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Source files compiled by this build (0 when nothing changed).
+    pub n_compiled: usize,
+    /// Modules in the bundle, or the project's modules when no bundle was made.
+    pub n_modules: usize,
+    pub duration: Duration,
+}
+
+impl BuildOutcome {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// A module ready for the bundle.
+#[derive(Debug, Clone)]
+struct DeviceModule {
+    name: String,
+    /// Stripped for the device (AtomVM chunks only, LitU).
+    beam: Vec<u8>,
+    imports: Vec<Mfa>,
+    calls: Vec<RemoteCall>,
+    file: PathBuf,
+}
+
+/// What the last compile of one source file gave.
+#[derive(Debug, Clone)]
+struct CacheEntry {
+    hash: [u8; 32],
+    /// Included files with the hash they had when this entry was compiled.
+    deps: Vec<(PathBuf, [u8; 32])>,
+    ok: bool,
+    diagnostics: Vec<Diagnostic>,
+    modules: Vec<DeviceModule>,
+    /// For .ex entries: the compile VM generation that holds these modules in memory.
+    generation: u32,
+    /// Whether its beams are already in the on-disk cache.
+    persisted: bool,
+}
+
+pub struct Engine {
+    project: Project,
+    compiler: Compiler,
+    cache: HashMap<PathBuf, CacheEntry>,
+    platform: Platform,
+    /// The runtime library, stripped once.
+    runtime: Vec<DeviceModule>,
+    /// Entries in the on-disk cache as last saved or loaded.
+    saved_entries: usize,
+}
+
+impl Engine {
+    /// Prepares the engine for `project`; the compile VM boots on the first build (or `warm_up`).
+    pub fn open(project: Project) -> Result<Engine, EngineError> {
+        let platform = project
+            .profile
+            .parse::<Platform>()
+            .unwrap_or(Platform::Esp32);
+        let runtime_dir = runtime_lib::materialize("device", runtime_lib::device_modules())
+            .map_err(io_err(Path::new("avmd runtime cache")))?;
+        let strip = StripOptions {
+            strip_lines: project.strip_lines,
+        };
+        let runtime = runtime_lib::device_modules()
+            .iter()
+            .filter_map(|(name, bytes)| {
+                let beam = beam::strip_for_device(bytes, &strip).ok()?;
+                let imports = beam::parse(&beam).and_then(|b| beam::imports(&b)).ok()?;
+                Some(DeviceModule {
+                    name: name.to_string(),
+                    beam,
+                    imports,
+                    calls: Vec::new(),
+                    file: PathBuf::from(format!("runtime/src/{name}.erl")),
+                })
+            })
+            .collect();
+        let cache = disk_cache::load(&project.build_dir(), project.strip_lines);
+        Ok(Engine {
+            saved_entries: cache.len(),
+            project,
+            compiler: Compiler::new(vec![runtime_dir]),
+            cache,
+            platform,
+            runtime,
+        })
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// Boots the compile VM ahead of the first build.
+    pub fn warm_up(&mut self) -> Result<(), EngineError> {
+        Ok(self.compiler.warm_up()?)
+    }
+
+    /// The compile VM, for tests that kill it to check it comes back.
+    pub fn compiler_mut(&mut self) -> &mut Compiler {
+        &mut self.compiler
+    }
+
+    /// Builds the bundle, recompiling only changed sources and the includers of changed headers.
+    pub fn build(&mut self) -> Result<BuildOutcome, EngineError> {
+        let t0 = Instant::now();
+        let root = self.project.root.clone();
+        let erl_files = walk(&root.join("src"), "erl");
+        let ex_files = walk(&root.join("lib"), "ex");
+        let mut n_compiled = 0;
+
+        // Forget deleted files.
+        let live: HashSet<&PathBuf> = erl_files.iter().chain(ex_files.iter()).collect();
+        self.cache.retain(|f, _| live.contains(f));
+
+        let mut hashes: HashMap<PathBuf, [u8; 32]> = HashMap::new();
+        let includes = vec![root.join("include"), root.join("src")];
+        let mut dirty_erl = Vec::new();
+        let mut erl_hashes = Vec::new();
+        for file in &erl_files {
+            let hash = hash_file(file, &mut hashes)?;
+            if !self.fresh(file, hash, &mut hashes) {
+                dirty_erl.push(file.clone());
+                erl_hashes.push(hash);
+            }
+        }
+        let results = match dirty_erl.len() {
+            0 => Vec::new(),
+            1 => vec![self.compiler.compile_erl(&dirty_erl[0], &includes)?],
+            _ => self.compiler.compile_erl_many(&dirty_erl, &includes)?,
+        };
+        n_compiled += dirty_erl.len();
+        for ((file, hash), result) in dirty_erl.iter().zip(erl_hashes).zip(results) {
+            let entry = self.entry(hash, result, &mut hashes, 0)?;
+            self.cache.insert(file.clone(), entry);
+        }
+
+        let gen = self.compiler.vm_generation();
+        let mut dirty_ex = Vec::new();
+        let mut ex_hashes = Vec::new();
+        for file in &ex_files {
+            let hash = hash_file(file, &mut hashes)?;
+            if !self.fresh(file, hash, &mut hashes) {
+                dirty_ex.push(file.clone());
+            }
+            ex_hashes.push((file.clone(), hash));
+        }
+        // Changed .ex files compile against the other modules loaded in the VM; a VM that did not compile
+        // them (restarted, or the entries came from the disk cache) has lost them: recompile all.
+        if !dirty_ex.is_empty()
+            && ex_files
+                .iter()
+                .any(|f| self.cache.get(f).is_some_and(|e| e.generation != gen))
+        {
+            dirty_ex = ex_files.clone();
+        }
+        if !dirty_ex.is_empty() {
+            let result = self.compiler.compile_ex_in(&root, &dirty_ex)?;
+            let gen = self.compiler.vm_generation();
+            n_compiled += dirty_ex.len();
+            for file in &dirty_ex {
+                let hash = ex_hashes
+                    .iter()
+                    .find(|(f, _)| f == file)
+                    .map(|(_, h)| *h)
+                    .unwrap_or_default();
+                let part = split_ex_result(&result, file);
+                let entry = self.entry(hash, part, &mut hashes, gen)?;
+                self.cache.insert(file.clone(), entry);
+            }
+        }
+
+        if n_compiled > 0 || self.cache.len() != self.saved_entries {
+            // Best effort: a cache that cannot be written only costs the next process a full compile.
+            let _ = disk_cache::save(
+                &self.project.build_dir(),
+                &mut self.cache,
+                self.project.strip_lines,
+            );
+            self.saved_entries = self.cache.len();
+        }
+
+        let mut diagnostics = Vec::new();
+        let mut project_modules: Vec<DeviceModule> = Vec::new();
+        let mut files: Vec<&PathBuf> = self.cache.keys().collect();
+        files.sort();
+        for f in files {
+            let e = &self.cache[f];
+            diagnostics.extend(e.diagnostics.iter().cloned());
+            project_modules.extend(e.modules.iter().cloned());
+        }
+        project_modules.sort_by(|a, b| a.name.cmp(&b.name));
+        let n_project = project_modules.len();
+
+        let mut bundle = None;
+        let errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
+        if !errors {
+            bundle = self.pack(project_modules, &mut diagnostics)?;
+        }
+        let n_modules = bundle.as_ref().map_or(n_project, |b| b.modules.len());
+        Ok(BuildOutcome {
+            bundle,
+            diagnostics,
+            n_compiled,
+            n_modules,
+            duration: t0.elapsed(),
+        })
+    }
+
+    /// Whether `file`'s cache entry is still good: same content, same included files.
+    fn fresh(&self, file: &Path, hash: [u8; 32], hashes: &mut HashMap<PathBuf, [u8; 32]>) -> bool {
+        let Some(e) = self.cache.get(file) else {
+            return false;
+        };
+        if !e.ok || e.hash != hash {
+            return false;
+        }
+        e.deps
+            .iter()
+            .all(|(dep, h)| hash_file(dep, hashes).is_ok_and(|now| now == *h))
+    }
+
+    fn entry(
+        &self,
+        hash: [u8; 32],
+        result: CompileResult,
+        hashes: &mut HashMap<PathBuf, [u8; 32]>,
+        generation: u32,
+    ) -> Result<CacheEntry, EngineError> {
+        let strip = StripOptions {
+            strip_lines: self.project.strip_lines,
+        };
+        let mut diagnostics = result.diagnostics;
+        let mut modules = Vec::new();
+        for m in result.modules {
+            let prepared = beam::strip_for_device(&m.beam, &strip).and_then(|b| {
+                let imports = beam::parse(&b).and_then(|p| beam::imports(&p))?;
+                Ok((b, imports))
+            });
+            match prepared {
+                Ok((beam, imports)) => modules.push(DeviceModule {
+                    name: m.name,
+                    beam,
+                    imports,
+                    calls: m.calls,
+                    file: m.file,
+                }),
+                Err(e) => diagnostics.push(Diagnostic {
+                    file: Some(m.file),
+                    line: 0,
+                    column: 0,
+                    severity: Severity::Error,
+                    source: DiagnosticSource::Compiler,
+                    message: format!("module {} cannot be prepared for the device: {e}", m.name),
+                }),
+            }
+        }
+        let deps = result
+            .deps
+            .into_iter()
+            .filter_map(|d| hash_file(&d, hashes).ok().map(|h| (d, h)))
+            .collect();
+        let ok = result.ok && !diagnostics.iter().any(|d| d.severity == Severity::Error);
+        Ok(CacheEntry {
+            hash,
+            deps,
+            ok,
+            diagnostics,
+            modules,
+            generation,
+            persisted: false,
+        })
+    }
+
+    /// Checks and packs; `None` (with diagnostics added) when the bundle cannot be made.
+    fn pack(
+        &self,
+        project_modules: Vec<DeviceModule>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<Option<Bundle>, EngineError> {
+        let p = &self.project;
+        let project_diag = |message: String| Diagnostic {
+            file: Some(p.root.join(match p.kind {
+                crate::project::ProjectKind::Avmd => "avmd.toml",
+                crate::project::ProjectKind::Rebar => "rebar.config",
+                crate::project::ProjectKind::Mix => "mix.exs",
+            })),
+            line: 0,
+            column: 0,
+            severity: Severity::Error,
+            source: DiagnosticSource::Project,
+            message,
+        };
+
+        // One module name, one file.
+        let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+        for m in &project_modules {
+            if let Some(first) = seen.insert(&m.name, &m.file) {
+                diagnostics.push(Diagnostic {
+                    file: Some(m.file.clone()),
+                    line: 0,
+                    column: 0,
+                    severity: Severity::Error,
+                    source: DiagnosticSource::Compiler,
+                    message: format!("module {} is also defined in {}", m.name, first.display()),
+                });
+                return Ok(None);
+            }
+        }
+
+        let Some(start) = project_modules.iter().find(|m| m.name == p.start_module) else {
+            diagnostics.push(project_diag(format!(
+                "the start module {} is not among the project's modules ({})",
+                p.start_module,
+                project_modules
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+            return Ok(None);
+        };
+        let start_exports_start0 = beam::parse(&start.beam).is_ok_and(|b| beam::exports_start0(&b));
+        if !start_exports_start0 {
+            diagnostics.push(Diagnostic {
+                file: Some(start.file.clone()),
+                line: 0,
+                column: 0,
+                severity: Severity::Error,
+                source: DiagnosticSource::Project,
+                message: format!(
+                    "the start module {} does not export start/0, which the device calls",
+                    start.name
+                ),
+            });
+            return Ok(None);
+        }
+
+        let own: HashSet<&str> = project_modules.iter().map(|m| m.name.as_str()).collect();
+        let runtime: Vec<&DeviceModule> = if p.bundle_runtime {
+            self.runtime
+                .iter()
+                .filter(|m| !own.contains(m.name.as_str()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+
+        // Extra .avm libraries: their sections go last, start flags cleared (one start module per bundle).
+        let mut extra_sections = Vec::new();
+        for avm in &p.extra_avms {
+            let bytes = match std::fs::read(avm) {
+                Ok(b) => b,
+                Err(e) => {
+                    diagnostics.push(project_diag(format!(
+                        "extra library {}: {e}",
+                        avm.display()
+                    )));
+                    return Ok(None);
+                }
+            };
+            match packbeam::read(&bytes) {
+                Ok(sections) => extra_sections.extend(sections.into_iter().map(|mut s| {
+                    s.flags &= !FLAG_START;
+                    s
+                })),
+                Err(e) => {
+                    diagnostics.push(project_diag(format!(
+                        "extra library {} is not a valid .avm: {e}",
+                        avm.display()
+                    )));
+                    return Ok(None);
+                }
+            }
+        }
+
+        // AtomVM compatibility over everything that ships.
+        let mut checked: Vec<(String, Vec<Mfa>)> = project_modules
+            .iter()
+            .chain(runtime.iter().copied())
+            .map(|m| (m.name.clone(), m.imports.clone()))
+            .collect();
+        let mut extra_names = Vec::new();
+        for s in extra_sections.iter().filter(|s| s.is_beam()) {
+            if let Ok(b) = beam::parse(&s.data) {
+                extra_names.push(b.module.clone());
+                if let Ok(imports) = beam::imports(&b) {
+                    checked.push((b.module.clone(), imports));
+                }
+            }
+        }
+        let misses = compat::check_with(ApiTable::atomvm(), &checked, &extra_names, self.platform);
+        let mut compat_errors = false;
+        for miss in misses {
+            if let Some(m) = project_modules.iter().find(|m| m.name == miss.module) {
+                let call = m.calls.iter().find(|c| {
+                    c.module == miss.call.module
+                        && c.function == miss.call.function
+                        && c.arity == miss.call.arity
+                });
+                compat_errors = true;
+                diagnostics.push(Diagnostic {
+                    file: Some(call.map_or(m.file.clone(), |c| c.file.clone())),
+                    line: call.map_or(0, |c| c.line),
+                    column: call.map_or(0, |c| c.column),
+                    severity: Severity::Error,
+                    source: DiagnosticSource::Compat,
+                    message: miss.message(),
+                });
+            } else {
+                // The runtime or an extra library: not the user's to fix, but worth knowing.
+                diagnostics.push(Diagnostic {
+                    file: None,
+                    line: 0,
+                    column: 0,
+                    severity: Severity::Warning,
+                    source: DiagnosticSource::Compat,
+                    message: format!("in library module {}: {}", miss.module, miss.message()),
+                });
+            }
+        }
+        if compat_errors {
+            return Ok(None);
+        }
+
+        // Sections in a fixed order.
+        let section = |m: &DeviceModule, flags: u32| Section {
+            name: format!("{}.beam", m.name),
+            flags,
+            data: m.beam.clone(),
+        };
+        let mut sections = vec![section(start, FLAG_START | FLAG_BEAM)];
+        sections.extend(
+            project_modules
+                .iter()
+                .filter(|m| m.name != start.name)
+                .map(|m| section(m, FLAG_BEAM)),
+        );
+        sections.extend(runtime.iter().map(|m| section(m, FLAG_BEAM)));
+        let priv_dir = p.root.join("priv");
+        for file in walk(&priv_dir, "") {
+            let rel = file
+                .strip_prefix(&priv_dir)
+                .unwrap_or(&file)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            let data = std::fs::read(&file).map_err(io_err(&file))?;
+            sections.push(Section {
+                name: packbeam::priv_section_name(&p.app, &rel),
+                flags: FLAG_DATA,
+                data,
+            });
+        }
+        let names: HashSet<String> = sections.iter().map(|s| s.name.clone()).collect();
+        sections.extend(
+            extra_sections
+                .into_iter()
+                .filter(|s| !names.contains(&s.name)),
+        );
+
+        let bytes = packbeam::write(&sections);
+        let size = bytes.len() as u64;
+        let sha256: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut largest: Vec<(String, u64)> = sections
+            .iter()
+            .map(|s| (s.name.clone(), s.data.len() as u64))
+            .collect();
+        largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        largest.truncate(LARGEST);
+        let size_line = format!(
+            "bundle is {size} bytes, {}% of the {} byte app partition; largest: {}",
+            size * 100 / p.partition_size,
+            p.partition_size,
+            largest
+                .iter()
+                .map(|(n, s)| format!("{n} {s}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if size > p.partition_size {
+            diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                source: DiagnosticSource::Size,
+                ..project_diag(format!("{size_line}: it does not fit"))
+            });
+            return Ok(None);
+        }
+        if size * 100 > p.partition_size * SIZE_WARN_PERCENT {
+            diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                source: DiagnosticSource::Size,
+                ..project_diag(size_line)
+            });
+        }
+
+        let path = p.bundle_path();
+        let dir = p.build_dir();
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        // Write then rename, so a host runtime reading the old bundle never sees half a file.
+        let tmp = dir.join(format!(".{}.avm.tmp", p.app));
+        std::fs::write(&tmp, &bytes).map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        Ok(Some(Bundle {
+            path,
+            sha256,
+            size,
+            partition_size: p.partition_size,
+            modules: sections
+                .iter()
+                .filter(|s| s.is_beam())
+                .map(|s| s.name.trim_end_matches(".beam").to_string())
+                .collect(),
+            largest,
+        }))
+    }
+}
+
+/// The compile cache on disk (`_build/avmd/cache/`), so a new process (another `avmd build`, a restarted
+/// `avmd dev`) only recompiles what changed since. `index.json` holds each good entry's hashes, calls and
+/// warnings; `<module>.beam` its device beam. Anything missing, unreadable or from another avmd version is
+/// simply not loaded.
+mod disk_cache {
+    use super::{CacheEntry, DeviceModule};
+    use crate::beam;
+    use crate::compiler::RemoteCall;
+    use crate::diagnostic::{Diagnostic, DiagnosticSource, Severity};
+    use serde_json::{json, Value};
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+
+    /// Entries loaded from disk carry this generation: no compile VM holds their Elixir modules.
+    pub const FROM_DISK: u32 = u32::MAX;
+
+    fn stamp(strip_lines: bool) -> String {
+        format!(
+            "avmd {} strip_lines={strip_lines}",
+            env!("CARGO_PKG_VERSION")
+        )
+    }
+
+    fn hex(h: &[u8; 32]) -> String {
+        h.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn unhex(s: &str) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        if s.len() != 64 {
+            return None;
+        }
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(out)
+    }
+
+    pub fn save(
+        build_dir: &Path,
+        cache: &mut HashMap<PathBuf, CacheEntry>,
+        strip_lines: bool,
+    ) -> std::io::Result<()> {
+        let dir = build_dir.join("cache");
+        std::fs::create_dir_all(&dir)?;
+        for e in cache.values_mut().filter(|e| e.ok && !e.persisted) {
+            for m in &e.modules {
+                std::fs::write(dir.join(format!("{}.beam", m.name)), &m.beam)?;
+            }
+            e.persisted = true;
+        }
+        let mut entries = serde_json::Map::new();
+        for (file, e) in cache.iter().filter(|(_, e)| e.ok) {
+            entries.insert(
+                file.display().to_string(),
+                json!({
+                    "hash": hex(&e.hash),
+                    "deps": e.deps.iter().map(|(d, h)| json!([d.display().to_string(), hex(h)])).collect::<Vec<_>>(),
+                    "modules": e.modules.iter().map(|m| json!({
+                        "name": m.name, "file": m.file.display().to_string(),
+                        "calls": m.calls.iter().map(|c| json!({"m": c.module, "f": c.function, "a": c.arity,
+                            "file": c.file.display().to_string(), "line": c.line, "column": c.column})).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
+                    "warnings": e.diagnostics.iter().map(|d| json!({
+                        "file": d.file.as_ref().map(|f| f.display().to_string()), "line": d.line,
+                        "column": d.column, "message": d.message})).collect::<Vec<_>>(),
+                }),
+            );
+        }
+        let index = json!({"stamp": stamp(strip_lines), "entries": entries});
+        let tmp = dir.join(".index.json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&index)?)?;
+        std::fs::rename(&tmp, dir.join("index.json"))
+    }
+
+    pub fn load(build_dir: &Path, strip_lines: bool) -> HashMap<PathBuf, CacheEntry> {
+        let dir = build_dir.join("cache");
+        let mut out = HashMap::new();
+        let Ok(bytes) = std::fs::read(dir.join("index.json")) else {
+            return out;
+        };
+        let Ok(index) = serde_json::from_slice::<Value>(&bytes) else {
+            return out;
+        };
+        // Beams stripped of lines (or made by another avmd) are not what this build wants.
+        if index["stamp"].as_str() != Some(stamp(strip_lines).as_str()) {
+            return out;
+        }
+        let Some(entries) = index["entries"].as_object() else {
+            return out;
+        };
+        for (file, e) in entries {
+            if let Some(entry) = load_entry(&dir, e) {
+                out.insert(PathBuf::from(file), entry);
+            }
+        }
+        out
+    }
+
+    fn load_entry(dir: &Path, e: &Value) -> Option<CacheEntry> {
+        let hash = unhex(e["hash"].as_str()?)?;
+        let mut deps = Vec::new();
+        for d in e["deps"].as_array()? {
+            deps.push((PathBuf::from(d[0].as_str()?), unhex(d[1].as_str()?)?));
+        }
+        let mut modules = Vec::new();
+        for m in e["modules"].as_array()? {
+            let name = m["name"].as_str()?.to_string();
+            let beam_bytes = std::fs::read(dir.join(format!("{name}.beam"))).ok()?;
+            let parsed = beam::parse(&beam_bytes).ok()?;
+            if parsed.module != name {
+                return None;
+            }
+            let imports = beam::imports(&parsed).ok()?;
+            let mut calls = Vec::new();
+            for c in m["calls"].as_array()? {
+                calls.push(RemoteCall {
+                    module: c["m"].as_str()?.to_string(),
+                    function: c["f"].as_str()?.to_string(),
+                    arity: c["a"].as_u64()? as u32,
+                    file: PathBuf::from(c["file"].as_str()?),
+                    line: c["line"].as_u64()? as u32,
+                    column: c["column"].as_u64()? as u32,
+                });
+            }
+            modules.push(DeviceModule {
+                name,
+                beam: beam_bytes,
+                imports,
+                calls,
+                file: PathBuf::from(m["file"].as_str()?),
+            });
+        }
+        let mut diagnostics = Vec::new();
+        for w in e["warnings"].as_array()? {
+            diagnostics.push(Diagnostic {
+                file: w["file"].as_str().map(PathBuf::from),
+                line: w["line"].as_u64()? as u32,
+                column: w["column"].as_u64()? as u32,
+                severity: Severity::Warning,
+                source: DiagnosticSource::Compiler,
+                message: w["message"].as_str()?.to_string(),
+            });
+        }
+        Some(CacheEntry {
+            hash,
+            deps,
+            ok: true,
+            diagnostics,
+            modules,
+            generation: FROM_DISK,
+            persisted: true,
+        })
+    }
+}
+
+/// The part of a batch Elixir compile that belongs to `file`.
+fn split_ex_result(result: &CompileResult, file: &Path) -> CompileResult {
+    let diagnostics: Vec<Diagnostic> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.file.as_deref() == Some(file))
+        .cloned()
+        .collect();
+    let errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    CompileResult {
+        // Another file's error may have stopped this one from compiling: then it is not ok either.
+        ok: result.ok || (!errors && result.modules.iter().any(|m| m.file == file)),
+        diagnostics,
+        modules: result
+            .modules
+            .iter()
+            .filter(|m| m.file == file)
+            .cloned()
+            .collect(),
+        deps: Vec::new(),
+    }
+}
+
+fn hash_file(path: &Path, memo: &mut HashMap<PathBuf, [u8; 32]>) -> Result<[u8; 32], EngineError> {
+    if let Some(h) = memo.get(path) {
+        return Ok(*h);
+    }
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let h: [u8; 32] = Sha256::digest(&bytes).into();
+    memo.insert(path.to_path_buf(), h);
+    Ok(h)
+}
+
+/// Files under `dir` (recursively, hidden entries skipped) ending in `.ext` (any file when `ext` is
+/// empty), sorted.
+fn walk(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t)
+                    if t.is_file()
+                        && (ext.is_empty() || path.extension().is_some_and(|x| x == ext)) =>
+                {
+                    out.push(path)
+                }
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,340 @@
+//! The AtomVM compatibility check: every remote call a module makes (its import table) against the
+//! functions a device of the project's platform really has — the C core's BIFs and NIFs plus the
+//! Erlang/Elixir libraries AtomVM ships (`data/*.tsv`, copied from ../shared/atomvm). Pure: the tables
+//! are embedded and parsed once; the check does no I/O.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+pub use crate::beam::Mfa;
+
+const BIFS_NIFS_TSV: &str = include_str!("../data/bifs_nifs.tsv");
+const ESTDLIB_EXPORTS_TSV: &str = include_str!("../data/estdlib_exports.tsv");
+
+/// A device platform, as AtomVM's sources name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Platform {
+    Esp32,
+    Rp2,
+    Stm32,
+    GenericUnix,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 4] = [
+        Platform::Esp32,
+        Platform::Rp2,
+        Platform::Stm32,
+        Platform::GenericUnix,
+    ];
+
+    /// The name used in the tables' `where` column and in `atomvm:platform/0`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Esp32 => "esp32",
+            Platform::Rp2 => "rp2",
+            Platform::Stm32 => "stm32",
+            Platform::GenericUnix => "generic_unix",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPlatform(pub String);
+
+impl fmt::Display for UnknownPlatform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown platform or profile {:?}: expected esp32, esp32c3, esp32s3, rp2, pico, pico_w, stm32 or generic_unix",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownPlatform {}
+
+impl FromStr for Platform {
+    type Err = UnknownPlatform;
+
+    /// Accepts platform names and the device profile names that map onto them.
+    fn from_str(s: &str) -> Result<Platform, UnknownPlatform> {
+        match s {
+            "esp32" | "esp32c3" | "esp32s3" | "esp32c6" | "esp32s2" | "esp32h2" | "esp32p4" => {
+                Ok(Platform::Esp32)
+            }
+            "rp2" | "rp2040" | "rp2350" | "pico" | "pico_w" | "pico2" | "pico2_w" => {
+                Ok(Platform::Rp2)
+            }
+            "stm32" => Ok(Platform::Stm32),
+            "generic_unix" | "unix" | "host" => Ok(Platform::GenericUnix),
+            other => Err(UnknownPlatform(other.to_string())),
+        }
+    }
+}
+
+/// Where a row of the tables applies: every platform or one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    All,
+    Only(Platform),
+    /// A platform we do not target (emscripten): its rows never count.
+    Never,
+}
+
+/// Which platform an AtomVM library ships on. Libraries not named here (estdlib, eavmlib, exavmlib,
+/// avm_network, alisp, etest, jit) are platform-independent Erlang/Elixir.
+fn library_scope(library: &str) -> Scope {
+    match library {
+        "avm_esp32" | "esp32boot" | "esp32devmode" => Scope::Only(Platform::Esp32),
+        "avm_rp2" => Scope::Only(Platform::Rp2),
+        "avm_stm32" => Scope::Only(Platform::Stm32),
+        "avm_unix" => Scope::Only(Platform::GenericUnix),
+        "avm_emscripten" => Scope::Never,
+        _ => Scope::All,
+    }
+}
+
+fn where_scope(where_: &str) -> Scope {
+    match where_ {
+        "core" => Scope::All,
+        other => match other.parse::<Platform>() {
+            Ok(p) if p.as_str() == other => Scope::Only(p),
+            _ => Scope::Never,
+        },
+    }
+}
+
+/// The functions each platform has, parsed once from the embedded tables.
+#[derive(Debug)]
+pub struct ApiTable {
+    /// Per platform: exact `(module, function, arity)` triples.
+    exact: [HashSet<(String, String, u32)>; 4],
+    /// Per platform: `(module, function)` pairs any arity of which exists (arity `*`).
+    any_arity: [HashSet<(String, String)>; 4],
+    /// Per platform: `(module, arity)` pairs any function of which exists (function `*`).
+    any_function: [HashSet<(String, u32)>; 4],
+    /// Per platform: modules that exist at all (to say "module absent" rather than "function absent").
+    modules: [HashSet<String>; 4],
+}
+
+impl ApiTable {
+    /// The tables of the AtomVM release avmd targets (see FACTS.md for the commit).
+    pub fn atomvm() -> &'static ApiTable {
+        static TABLE: OnceLock<ApiTable> = OnceLock::new();
+        TABLE.get_or_init(|| ApiTable::parse(BIFS_NIFS_TSV, ESTDLIB_EXPORTS_TSV))
+    }
+
+    /// Builds a table from the two TSV texts (header line first). Malformed rows are skipped: the data is
+    /// ours and checked by tests, and the check must not fail because of one odd row.
+    pub fn parse(bifs_nifs: &str, estdlib_exports: &str) -> ApiTable {
+        let mut t = ApiTable {
+            exact: Default::default(),
+            any_arity: Default::default(),
+            any_function: Default::default(),
+            modules: Default::default(),
+        };
+        // bifs_nifs.tsv: module function arity where source condition
+        for line in bifs_nifs.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() < 4 {
+                continue;
+            }
+            t.add(where_scope(cols[3]), cols[0], cols[1], cols[2]);
+        }
+        // estdlib_exports.tsv: library module function arity source
+        for line in estdlib_exports.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() < 4 {
+                continue;
+            }
+            t.add(library_scope(cols[0]), cols[1], cols[2], cols[3]);
+        }
+        t
+    }
+
+    fn add(&mut self, scope: Scope, module: &str, function: &str, arity: &str) {
+        let platforms: &[Platform] = match scope {
+            Scope::All => &Platform::ALL,
+            Scope::Only(ref p) => std::slice::from_ref(p),
+            Scope::Never => &[],
+        };
+        for p in platforms {
+            let i = p.index();
+            self.modules[i].insert(module.to_string());
+            match (function, arity.parse::<u32>()) {
+                (_, Err(_)) if arity == "*" => {
+                    self.any_arity[i].insert((module.to_string(), function.to_string()));
+                }
+                (_, Err(_)) => {}
+                ("*", Ok(a)) => {
+                    self.any_function[i].insert((module.to_string(), a));
+                }
+                (f, Ok(a)) => {
+                    self.exact[i].insert((module.to_string(), f.to_string(), a));
+                }
+            }
+        }
+    }
+
+    /// Whether a device of `platform` can call `mfa`.
+    pub fn has(&self, platform: Platform, mfa: &Mfa) -> bool {
+        let i = platform.index();
+        // Lookups by borrowed tuples would need a custom key type; the clones are cheap next to a build.
+        self.exact[i].contains(&(mfa.module.clone(), mfa.function.clone(), mfa.arity))
+            || self.any_arity[i].contains(&(mfa.module.clone(), mfa.function.clone()))
+            || self.any_function[i].contains(&(mfa.module.clone(), mfa.arity))
+    }
+
+    /// Whether `platform` has any function of `module` (so a miss is one function, not a whole module).
+    pub fn has_module(&self, platform: Platform, module: &str) -> bool {
+        self.modules[platform.index()].contains(module)
+    }
+}
+
+/// One call a device cannot make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Miss {
+    /// The module that makes the call.
+    pub module: String,
+    pub call: Mfa,
+    pub platform: Platform,
+    /// Whether the called module is absent from the platform altogether.
+    pub module_absent: bool,
+}
+
+impl Miss {
+    /// A one-line message: "lists:sum/1 is not available on AtomVM (esp32)", with the absent module named.
+    pub fn message(&self) -> String {
+        if self.module_absent {
+            format!(
+                "{} is not available on AtomVM ({}): the module {} does not exist there",
+                self.call, self.platform, self.call.module
+            )
+        } else {
+            format!(
+                "{} is not available on AtomVM ({})",
+                self.call, self.platform
+            )
+        }
+    }
+}
+
+/// Checks each module's imports against `platform`. Calls into the modules being checked (the project
+/// and the libraries bundled with it) always count as present. Misses come out in module order, then
+/// import-table order, one per distinct call per module.
+pub fn check(modules: &[(String, Vec<Mfa>)], platform: Platform) -> Vec<Miss> {
+    check_with(ApiTable::atomvm(), modules, &[], platform)
+}
+
+/// `check` with an explicit table and extra modules that are present on the device (for instance the
+/// modules of extra `.avm` libraries the bundle is deployed with).
+pub fn check_with(
+    table: &ApiTable,
+    modules: &[(String, Vec<Mfa>)],
+    also_present: &[String],
+    platform: Platform,
+) -> Vec<Miss> {
+    let own: HashSet<&str> = modules
+        .iter()
+        .map(|(m, _)| m.as_str())
+        .chain(also_present.iter().map(String::as_str))
+        .collect();
+    let mut misses = Vec::new();
+    for (module, imports) in modules {
+        let mut seen = HashSet::new();
+        for call in imports {
+            if own.contains(call.module.as_str()) || table.has(platform, call) || !seen.insert(call)
+            {
+                continue;
+            }
+            misses.push(Miss {
+                module: module.clone(),
+                call: call.clone(),
+                platform,
+                module_absent: !table.has_module(platform, &call.module),
+            });
+        }
+    }
+    misses
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(module: &str, calls: &[Mfa]) -> Vec<(String, Vec<Mfa>)> {
+        vec![(module.to_string(), calls.to_vec())]
+    }
+
+    #[test]
+    fn lists_sum_is_missing_and_lists_map_is_present_on_esp32() {
+        let misses = check(
+            &one(
+                "m",
+                &[Mfa::new("lists", "sum", 1), Mfa::new("lists", "map", 2)],
+            ),
+            Platform::Esp32,
+        );
+        assert_eq!(misses.len(), 1);
+        assert_eq!(misses[0].call, Mfa::new("lists", "sum", 1));
+        assert!(!misses[0].module_absent);
+        assert_eq!(
+            misses[0].message(),
+            "lists:sum/1 is not available on AtomVM (esp32)"
+        );
+    }
+
+    #[test]
+    fn absent_modules_are_named_as_such() {
+        let misses = check(&one("m", &[Mfa::new("re", "run", 2)]), Platform::Esp32);
+        assert!(misses[0].module_absent);
+    }
+
+    #[test]
+    fn platform_rows_count_only_on_their_platform() {
+        let call = Mfa::new("esp", "nvs_get_binary", 1);
+        assert!(ApiTable::atomvm().has(Platform::Esp32, &call));
+        assert!(!ApiTable::atomvm().has(Platform::Rp2, &call));
+    }
+
+    #[test]
+    fn wildcard_rows_match_any_function() {
+        let t = ApiTable::parse(
+            "m\tf\ta\tw\n",
+            "l\tlib\tm\tx\tsrc\nalisp\tstd\t*\t1\tsrc\nl\tw\tf\t*\tsrc\n",
+        );
+        assert!(t.has(Platform::Rp2, &Mfa::new("std", "anything", 1)));
+        assert!(!t.has(Platform::Rp2, &Mfa::new("std", "anything", 2)));
+        assert!(t.has(Platform::Rp2, &Mfa::new("w", "f", 7)));
+    }
+
+    #[test]
+    fn the_projects_own_modules_count_as_present() {
+        let modules = vec![
+            ("a".to_string(), vec![Mfa::new("b", "go", 0)]),
+            ("b".to_string(), vec![]),
+        ];
+        assert!(check(&modules, Platform::Stm32).is_empty());
+    }
+
+    #[test]
+    fn profiles_map_to_platforms() {
+        assert_eq!("esp32c3".parse(), Ok(Platform::Esp32));
+        assert_eq!("pico_w".parse(), Ok(Platform::Rp2));
+        assert_eq!("generic_unix".parse(), Ok(Platform::GenericUnix));
+        assert!("z80".parse::<Platform>().is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! avmd's engine: turns a handler project into an exact AtomVM `.avm` bundle and runs it on host OTP.
+//! It neither prints nor exits; callers (the `avmd` binary, the language server) decide what to show.
+
+pub mod beam;
+pub mod build;
+pub mod compat;
+pub mod compiler;
+pub mod devpoison;
+pub mod diagnostic;
+pub mod host;
+pub mod packbeam;
+pub mod project;
+pub mod routes;
+pub mod runtime_lib;

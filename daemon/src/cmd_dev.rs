@@ -1,0 +1,34 @@
+//! `avmd dev [PATH] [--port N] [--dashboard-port M]`: the edit–save–see loop (see `dev`).
+
+use std::path::PathBuf;
+
+/// Watch a project, rebuild on save, serve it on host OTP with the device's limits, live reload and
+/// a dashboard.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The project directory (with avmd.toml, rebar.config or mix.exs).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// The app's HTTP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// The dashboard's port on 127.0.0.1 [default: PORT + 1, or a free one when PORT is 0].
+    #[arg(long)]
+    pub dashboard_port: Option<u16>,
+    /// Per-process heap limit in words standing for device RAM [default: from the profile; 0: none].
+    #[arg(long)]
+    pub max_heap_words: Option<u64>,
+    /// Let calls to functions the device lacks run on the host instead of failing with undef.
+    #[arg(long)]
+    pub allow_host_only_calls: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    crate::dev::run(crate::dev::DevOptions {
+        path: args.path,
+        port: args.port,
+        dashboard_port: args.dashboard_port,
+        max_heap_words: args.max_heap_words,
+        poison: !args.allow_host_only_calls,
+    })
+}

@@ -1,0 +1,507 @@
+//! One `avmd dev` session's build loop: owns the engine and the host runtime, turns every batch of
+//! file changes into an incremental build, and (only when the build made a bundle) a dev copy of the
+//! bundle with missing device functions poisoned, which the host runtime boots in place of the old app.
+//! A broken build, or a bundle whose app fails to start, never replaces the last good bundle: it keeps
+//! serving and the error goes to the terminal, the dashboard and the API. Every build is stored in
+//! the history database.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::Instant;
+
+use avmd_engine::build::{BuildOutcome, Engine};
+use avmd_engine::devpoison;
+use avmd_engine::diagnostic::{Diagnostic, Severity};
+use avmd_engine::host::{HostConfig, HostRuntime};
+use avmd_engine::project::Project;
+
+use super::profile;
+use super::state::{now_ms, BuildView, DiagnosticView, Shared};
+use super::term;
+use super::watch::WatchEvent;
+
+/// Settings of a session that the command line decides.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub port: u16,
+    pub dashboard_port: u16,
+    pub max_heap_words: Option<u64>,
+    /// Make calls to functions the device lacks fail with `undef` (on by default).
+    pub poison: bool,
+}
+
+/// What the loop needs between builds.
+struct Session {
+    engine: Engine,
+    host: HostRuntime,
+    host_cfg: HostConfig,
+    shared: Arc<Shared>,
+    cfg: SessionConfig,
+    /// The dev bundle now serving (kept on disk: the engine overwrites its own output every build).
+    serving: Option<PathBuf>,
+    /// The engine's SHA-256 of the bundle now serving.
+    serving_sha: Option<String>,
+}
+
+/// Boots the engine and the host runtime, builds once, then rebuilds on every change until `Stop`.
+/// Returns `Err` only when the environment is broken (no `erl`, the compile VM cannot start, ...).
+pub fn run(
+    project: Project,
+    shared: Arc<Shared>,
+    cfg: SessionConfig,
+    rx: Receiver<WatchEvent>,
+) -> anyhow::Result<()> {
+    let host_cfg = host_config(&project, &cfg);
+    // Leftovers of an earlier session (killed before it could clean up) are not needed.
+    let _ = std::fs::remove_dir_all(project.build_dir().join("dev"));
+    let engine = Engine::open(project)?;
+    let host = HostRuntime::start(host_cfg.clone())?;
+    forward_console(&host, Arc::clone(&shared));
+    let mut s = Session {
+        engine,
+        host,
+        host_cfg,
+        shared,
+        cfg,
+        serving: None,
+        serving_sha: None,
+    };
+    s.build_and_load("start");
+    while let Ok(event) = rx.recv() {
+        match event {
+            WatchEvent::Stop => break,
+            WatchEvent::Warning(w) => s.warn(&w),
+            WatchEvent::Changed(paths) => {
+                // Coalesce what piled up while the last build ran: one build covers them all.
+                let mut paths = paths;
+                let mut stop = false;
+                while let Ok(more) = rx.try_recv() {
+                    match more {
+                        WatchEvent::Changed(p) => paths.extend(p),
+                        WatchEvent::Warning(w) => s.warn(&w),
+                        WatchEvent::Stop => stop = true,
+                    }
+                }
+                if stop {
+                    break;
+                }
+                let trigger = trigger_text(&s.engine.project().root, &paths);
+                if touches_project_file(&s.engine.project().root, &paths) && !s.reopen(&trigger) {
+                    continue;
+                }
+                s.build_and_load(&trigger);
+            }
+        }
+    }
+    s.host.stop();
+    Ok(())
+}
+
+/// The host runtime's settings for a project: its port, the profile's limits, live reload.
+fn host_config(project: &Project, cfg: &SessionConfig) -> HostConfig {
+    HostConfig {
+        port: cfg.port,
+        profile: Some(project.profile.clone()),
+        max_heap_words: cfg.max_heap_words,
+        httpd_overrides: Some(profile::httpd_overrides(
+            &project.profile,
+            cfg.dashboard_port,
+        )),
+        extra_code_paths: Vec::new(),
+    }
+}
+
+/// Whether a batch changes the project file itself (avmd.toml, rebar.config, mix.exs).
+pub fn touches_project_file(root: &Path, paths: &[PathBuf]) -> bool {
+    paths.iter().any(|p| {
+        p.parent() == Some(root)
+            && p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| super::watch::PROJECT_FILES.contains(&n))
+    })
+}
+
+/// The changed paths, relative to the root, for the terminal and the history (bounded).
+pub fn trigger_text(root: &Path, paths: &[PathBuf]) -> String {
+    let mut names: Vec<String> = paths
+        .iter()
+        .map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    let n = names.len();
+    let mut text = names.into_iter().take(3).collect::<Vec<_>>().join(", ");
+    if n > 3 {
+        text.push_str(&format!(" (+{} more)", n - 3));
+    }
+    text
+}
+
+fn forward_console(host: &HostRuntime, shared: Arc<Shared>) {
+    let rx = host.console();
+    let _ = std::thread::Builder::new()
+        .name("avmd-console".into())
+        .spawn(move || {
+            for line in rx.iter() {
+                let stream = match line.stream {
+                    avmd_engine::host::ConsoleStream::Stdout => "stdout",
+                    avmd_engine::host::ConsoleStream::Crash => "crash",
+                    avmd_engine::host::ConsoleStream::Harness => "harness",
+                };
+                term::console(stream, &line.text);
+                shared.console(stream, &line.text);
+            }
+        });
+}
+
+fn diagnostic_view(d: &Diagnostic) -> DiagnosticView {
+    DiagnosticView {
+        file: d.file.as_ref().map(|f| f.display().to_string()),
+        line: d.line,
+        column: d.column,
+        severity: d.severity.as_str().to_string(),
+        source: d.source.as_str().to_string(),
+        message: d.message.clone(),
+        rendered: d.render(),
+    }
+}
+
+fn count(ds: &[Diagnostic], sev: Severity) -> u32 {
+    ds.iter().filter(|d| d.severity == sev).count() as u32
+}
+
+impl Session {
+    /// The project file changed: read it again and start a fresh engine (and, when the profile's
+    /// limits changed, a fresh host runtime). A project file that does not parse is a failed build;
+    /// the old engine and the last good bundle stay. Returns whether to go on with the build.
+    fn reopen(&mut self, trigger: &str) -> bool {
+        let root = self.engine.project().root.clone();
+        let project = match Project::discover(&root) {
+            Ok(p) => p,
+            Err(err) => {
+                self.record_failure(trigger, "project", &format!("{err}"));
+                return false;
+            }
+        };
+        let new_host_cfg = host_config(&project, &self.cfg);
+        {
+            let mut st = self.shared.lock();
+            st.project = super::state::ProjectView::of(&project);
+        }
+        match Engine::open(project) {
+            Ok(engine) => self.engine = engine,
+            Err(err) => {
+                self.record_failure(trigger, "engine", &format!("{err:#}"));
+                return false;
+            }
+        }
+        if new_host_cfg.profile != self.host_cfg.profile
+            || new_host_cfg.max_heap_words != self.host_cfg.max_heap_words
+            || !self.host.is_running()
+        {
+            self.restart_host(new_host_cfg);
+        }
+        // Same bytes under a new profile still need a restart: forget what is serving.
+        self.serving_sha = None;
+        true
+    }
+
+    /// Replaces the host runtime (its VM died, or its settings changed).
+    fn restart_host(&mut self, cfg: HostConfig) {
+        match HostRuntime::start(cfg.clone()) {
+            Ok(host) => {
+                forward_console(&host, Arc::clone(&self.shared));
+                let old = std::mem::replace(&mut self.host, host);
+                old.stop();
+                self.host_cfg = cfg;
+                self.serving = None;
+                self.serving_sha = None;
+            }
+            Err(err) => self.warn(&format!("could not start the host runtime: {err}")),
+        }
+    }
+
+    /// Records a build that could not even start (bad project file, engine down).
+    fn record_failure(&mut self, trigger: &str, source: &str, message: &str) {
+        let mut view = BuildView::starting(trigger, now_ms());
+        view.record.n_errors = 1;
+        let diag = DiagnosticView {
+            file: None,
+            line: 0,
+            column: 0,
+            severity: "error".into(),
+            source: source.into(),
+            rendered: format!("<{source}>:0:0: error: {message}"),
+            message: message.to_string(),
+        };
+        self.finish(view, vec![diag]);
+    }
+
+    fn warn(&self, message: &str) {
+        term::warning(message);
+        let mut st = self.shared.lock();
+        if !st.warnings.iter().any(|w| w == message) {
+            st.warnings.push(message.to_string());
+            // Bounded: the oldest warnings go first.
+            if st.warnings.len() > 20 {
+                st.warnings.remove(0);
+            }
+        }
+        drop(st);
+        self.shared.console("avmd", &format!("warning: {message}"));
+    }
+
+    fn build_and_load(&mut self, trigger: &str) {
+        self.shared.set_phase("building");
+        let started_at_ms = now_ms();
+        let t0 = Instant::now();
+        let outcome = self.engine.build();
+        let mut view = BuildView::starting(trigger, started_at_ms);
+        let mut diagnostics: Vec<DiagnosticView> = Vec::new();
+        match outcome {
+            Err(err) => {
+                view.record.result = "error".into();
+                view.record.n_errors = 1;
+                let message = format!("the build could not run: {err:#}");
+                diagnostics.push(DiagnosticView {
+                    file: None,
+                    line: 0,
+                    column: 0,
+                    severity: "error".into(),
+                    source: "engine".into(),
+                    rendered: format!("<engine>:0:0: error: {message}"),
+                    message,
+                });
+            }
+            Ok(out) => {
+                self.apply(&out, &mut view, &mut diagnostics);
+            }
+        }
+        view.record.duration_ms = t0.elapsed().as_millis() as u64;
+        self.finish(view, diagnostics);
+    }
+
+    /// Stores a build in the history, prints it, publishes it to the dashboard and, when it is a
+    /// new good bundle, tells open tabs to reload.
+    fn finish(&mut self, mut view: BuildView, diagnostics: Vec<DiagnosticView>) {
+        self.scan_routes();
+        let stored = {
+            let h = self
+                .shared
+                .history
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            h.record(&view.record)
+        };
+        match stored {
+            Ok(id) => view.record.id = id,
+            Err(err) => term::warning(&format!(
+                "could not store the build in the history: {err:#}"
+            )),
+        }
+        let serving = self.serving.is_some();
+        term::build(&view, &diagnostics, serving);
+        let ok = view.record.result == "ok";
+        {
+            let mut st = self.shared.lock();
+            st.diagnostics = diagnostics;
+            st.current = Some(view.clone());
+            if ok {
+                st.last_good = Some(view.clone());
+            }
+
+            st.app_port = Some(self.host.port().unwrap_or(self.host.assigned_port()));
+            st.phase = match view.record.result.as_str() {
+                "ok" | "unchanged" => "ok",
+                "failed" => "failed",
+                _ => "error",
+            }
+            .to_string();
+        }
+        let phase = self.shared.lock().phase.clone();
+        self.shared
+            .emit("status", serde_json::json!({ "phase": phase }));
+        self.shared
+            .emit("build", serde_json::to_value(&view).unwrap_or_default());
+        if ok {
+            self.shared.emit(
+                "reload",
+                serde_json::json!({ "build_id": view.record.id, "sha256": view.record.bundle_sha256 }),
+            );
+        }
+    }
+
+    /// Fills `view` from a build outcome and, when there is a bundle, boots it.
+    fn apply(
+        &mut self,
+        out: &BuildOutcome,
+        view: &mut BuildView,
+        diagnostics: &mut Vec<DiagnosticView>,
+    ) {
+        diagnostics.extend(out.diagnostics.iter().map(diagnostic_view));
+        view.record.n_errors = count(&out.diagnostics, Severity::Error);
+        view.record.n_warnings = count(&out.diagnostics, Severity::Warning);
+        view.record.n_compiled = out.n_compiled as u32;
+        view.record.n_modules = out.n_modules as u32;
+        let Some(bundle) = &out.bundle else {
+            view.record.result = "failed".into();
+            view.record.n_errors = view.record.n_errors.max(1);
+            return;
+        };
+        view.record.bundle_sha256 = Some(bundle.sha256.clone());
+        view.record.bundle_size = Some(bundle.size);
+        if self.serving_sha.as_deref() == Some(bundle.sha256.as_str()) && self.host.is_running() {
+            // Same bytes as the bundle already serving (a save that changed nothing the device
+            // sees, e.g. a comment): no restart, no reload.
+            view.record.result = "unchanged".into();
+            return;
+        }
+        if !self.host.is_running() {
+            self.warn("the host runtime's VM had exited; starting a new one");
+            self.restart_host(self.host_cfg.clone());
+        }
+        match self.dev_bundle(&bundle.path, &bundle.sha256, view) {
+            Err(err) => {
+                view.record.result = "error".into();
+                view.load_error = Some(format!("{err:#}"));
+            }
+            Ok(dev_path) => match self.host.load_bundle(&dev_path) {
+                Ok(()) => {
+                    view.record.result = "ok".into();
+                    self.serving_sha = Some(bundle.sha256.clone());
+                    if let Some(old) = self.serving.replace(dev_path.clone()) {
+                        if old != dev_path {
+                            let _ = std::fs::remove_file(old);
+                        }
+                    }
+                }
+                Err(err) => {
+                    // The app did not come up from this bundle: put the last good one back.
+                    view.record.result = "failed".into();
+                    view.record.n_errors += 1;
+                    let message = format!("the app did not start from the new bundle: {err:#}");
+                    diagnostics.push(DiagnosticView {
+                        file: None,
+                        line: 0,
+                        column: 0,
+                        severity: "error".into(),
+                        source: "host".into(),
+                        rendered: format!("<host>:0:0: error: {message}"),
+                        message: message.clone(),
+                    });
+                    view.load_error = Some(message);
+                    if self.serving.as_ref() != Some(&dev_path) {
+                        let _ = std::fs::remove_file(&dev_path);
+                    }
+                    if let Some(good) = self.serving.clone() {
+                        if let Err(err) = self.host.load_bundle(&good) {
+                            term::warning(&format!(
+                                "could not restart the last good bundle: {err:#}"
+                            ));
+                            self.serving = None;
+                            self.serving_sha = None;
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    /// Writes the dev copy of a bundle under `_build/avmd/dev/`, with the calls the device lacks
+    /// poisoned (see `devpoison`); the engine's own output stays untouched.
+    fn dev_bundle(
+        &self,
+        bundle: &Path,
+        sha256: &str,
+        view: &mut BuildView,
+    ) -> anyhow::Result<PathBuf> {
+        let project = self.engine.project();
+        let dir = project.build_dir().join("dev");
+        std::fs::create_dir_all(&dir)?;
+        let bytes = std::fs::read(bundle)?;
+        let short = &sha256[..sha256.len().min(12)];
+        let path = dir.join(format!("{}.{short}.avm", project.app));
+        let platform = profile::platform(&project.profile);
+        let out = match (self.cfg.poison, platform) {
+            (true, Some(platform)) => {
+                let p = devpoison::poison_bundle(&bytes, platform, &[])
+                    .map_err(|e| anyhow::anyhow!("preparing the dev bundle: {e}"))?;
+                view.poisoned_calls = p
+                    .misses
+                    .iter()
+                    .map(|m| format!("{} (in {})", m.call, m.module))
+                    .collect();
+                p.bundle
+            }
+            _ => bytes,
+        };
+        std::fs::write(&path, out)?;
+        Ok(path)
+    }
+
+    /// Rescans the route map from the start module's source (or, when it lists none, the first
+    /// source file that does).
+    fn scan_routes(&self) {
+        let project = self.engine.project();
+        let found = avmd_engine::routes::scan_project(&project.root, &project.start_module);
+        let mut st = self.shared.lock();
+        match found {
+            Some((file, found)) => {
+                st.routes = found;
+                st.routes_file = Some(
+                    file.strip_prefix(&project.root)
+                        .unwrap_or(&file)
+                        .display()
+                        .to_string(),
+                );
+            }
+            None => {
+                st.routes.clear();
+                st.routes_file = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_file_changes_are_told_apart() {
+        let root = Path::new("/p");
+        assert!(touches_project_file(
+            root,
+            &[PathBuf::from("/p/src/a.erl"), PathBuf::from("/p/avmd.toml")]
+        ));
+        assert!(!touches_project_file(
+            root,
+            &[PathBuf::from("/p/src/avmd.toml")]
+        ));
+        assert!(!touches_project_file(
+            root,
+            &[PathBuf::from("/p/src/a.erl")]
+        ));
+    }
+
+    #[test]
+    fn triggers_are_relative_and_bounded() {
+        let root = Path::new("/p");
+        let paths: Vec<PathBuf> = [
+            "/p/src/b.erl",
+            "/p/src/a.erl",
+            "/p/src/a.erl",
+            "/p/src/c.erl",
+            "/p/src/d.erl",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        assert_eq!(
+            trigger_text(root, &paths),
+            "src/a.erl, src/b.erl, src/c.erl (+1 more)"
+        );
+        assert_eq!(trigger_text(root, &paths[..1]), "src/b.erl");
+    }
+}

@@ -1,0 +1,34 @@
+//! `avmd lsp`: a language server for AtomVM handler projects. It is a thin shell over the engine:
+//! on open and save it builds the project incrementally and publishes compiler diagnostics, AtomVM
+//! compatibility misses, route conflicts and handler contract misses. It answers
+//! `textDocument/documentSymbol` with a module's routes, `textDocument/definition` for handler
+//! modules and calls, `textDocument/codeLens` with the routes that reach a handler module, and the
+//! custom request `avmd/routes` with the project's route map (docs/lsp.md).
+
+pub mod collect;
+pub mod contract;
+pub mod definition;
+pub mod lens;
+pub mod server;
+pub mod to_proto;
+
+use tower_lsp_server::{LspService, Server};
+
+/// Serves LSP over stdin/stdout until the client sends `exit` (or closes stdin).
+pub fn serve_stdio() -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let (service, socket) = LspService::build(server::Backend::new)
+            .custom_method(server::ROUTES_METHOD, server::Backend::routes)
+            .finish();
+        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+    });
+    // tokio's stdin reader is a blocking thread that may sit in read(2) after `exit`; don't wait on it.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    Ok(())
+}

@@ -1,0 +1,188 @@
+%% @doc Pure. HTTP/1.1 response serialization to iodata (RFC 9112 sections 4, 6 and 7.1).
+%%
+%% Headers are `[{Name :: binary(), Value :: iodata()}]' and written as given (names keep their case).
+%% `response/4' adds `content-length' unless the handler set one or a transfer-encoding (never for 1xx,
+%% 204 and 304 responses, RFC 9110 section 8.6) and the `connection' field the keep-alive decision
+%% needs. A header name or value containing CR or LF raises `{invalid_header, Name}' instead of
+%% splitting the response. No `date' field is added: devices usually have no clock (RFC 9110 section
+%% 6.6.1 asks for it only from servers that have one).
+-module(httpd_reply).
+
+-export([response/4, chunked_head/3, chunk/1, last_chunk/0, error_response/2, reason_phrase/1]).
+-export_type([status/0, headers/0, opts/0]).
+
+-type status() :: 100..999.
+-type headers() :: [{binary(), iodata()}].
+-type opts() :: #{version => {1, 0} | {1, 1}, keepalive => boolean(), head => boolean()}.
+
+%% @doc A whole response. `head => true' (a HEAD request) leaves the body out but keeps its length;
+%% `keepalive => false' adds `connection: close'; an HTTP/1.0 client that keeps the connection gets
+%% `connection: keep-alive'.
+-spec response(status(), headers(), Body :: iodata(), opts()) -> iodata().
+response(Status, Headers, Body, Opts) ->
+    NoBody = no_body_status(Status),
+    {HasLen, HasTE} = scan(Headers, false, false),
+    Len =
+        %% a handler that framed the body itself (content-length or transfer-encoding) is trusted;
+        %% both together are forbidden (RFC 9112 section 6.2)
+        case HasLen orelse HasTE orelse NoBody of
+            true -> [];
+            false -> [<<"content-length: ">>, integer_to_binary(iolist_size(Body)), <<"\r\n">>]
+        end,
+    Out =
+        case NoBody orelse maps:get(head, Opts, false) of
+            true -> [];
+            false -> Body
+        end,
+    [status_line(Status), fields(Headers), Len, connection(Opts), <<"\r\n">> | Out].
+
+%% @doc The head of a streamed response. HTTP/1.1: `transfer-encoding: chunked', then send `chunk/1'
+%% pieces and `last_chunk/0'. HTTP/1.0 clients cannot read chunked framing (RFC 9112 section 7.1):
+%% they get no transfer coding and `connection: close', and the caller sends the raw body and closes.
+-spec chunked_head(status(), headers(), opts()) -> iodata().
+chunked_head(Status, Headers, Opts) ->
+    _ = scan(Headers, false, false),
+    case maps:get(version, Opts, {1, 1}) of
+        {1, 0} ->
+            [status_line(Status), fields(Headers), <<"connection: close\r\n\r\n">>];
+        _ ->
+            [
+                status_line(Status),
+                fields(Headers),
+                <<"transfer-encoding: chunked\r\n">>,
+                connection(Opts),
+                <<"\r\n">>
+            ]
+    end.
+
+%% @doc One chunk: `chunk-size CRLF chunk-data CRLF' (RFC 9112 section 7.1). Empty data gives `<<>>',
+%% since a zero-size chunk would end the body early.
+-spec chunk(iodata()) -> iodata().
+chunk(Data) ->
+    case iolist_size(Data) of
+        0 -> <<>>;
+        N -> [integer_to_binary(N, 16), <<"\r\n">>, Data, <<"\r\n">>]
+    end.
+
+%% @doc The last chunk with an empty trailer section.
+-spec last_chunk() -> binary().
+last_chunk() ->
+    <<"0\r\n\r\n">>.
+
+%% @doc A short error response: the reason as a one-line text/plain body, and the connection closed.
+-spec error_response(status(), Reason :: binary()) -> iodata().
+error_response(Status, Reason) ->
+    Body = [Reason, <<"\n">>],
+    [
+        status_line(Status),
+        <<"content-type: text/plain\r\ncontent-length: ">>,
+        integer_to_binary(iolist_size(Body)),
+        <<"\r\nconnection: close\r\n\r\n">>
+        | Body
+    ].
+
+%% @doc The reason phrase of a status code (RFC 9110 section 15); `<<>>' for codes it does not name.
+-spec reason_phrase(status()) -> binary().
+reason_phrase(S) when is_integer(S), S >= 100, S =< 999 ->
+    %% one literal list rather than a clause per status: a fraction of the code size
+    case lists:keyfind(S, 1, [
+        {100, <<"Continue">>},
+        {101, <<"Switching Protocols">>},
+        {200, <<"OK">>},
+        {201, <<"Created">>},
+        {202, <<"Accepted">>},
+        {203, <<"Non-Authoritative Information">>},
+        {204, <<"No Content">>},
+        {205, <<"Reset Content">>},
+        {206, <<"Partial Content">>},
+        {300, <<"Multiple Choices">>},
+        {301, <<"Moved Permanently">>},
+        {302, <<"Found">>},
+        {303, <<"See Other">>},
+        {304, <<"Not Modified">>},
+        {307, <<"Temporary Redirect">>},
+        {308, <<"Permanent Redirect">>},
+        {400, <<"Bad Request">>},
+        {401, <<"Unauthorized">>},
+        {403, <<"Forbidden">>},
+        {404, <<"Not Found">>},
+        {405, <<"Method Not Allowed">>},
+        {406, <<"Not Acceptable">>},
+        {408, <<"Request Timeout">>},
+        {409, <<"Conflict">>},
+        {410, <<"Gone">>},
+        {411, <<"Length Required">>},
+        {412, <<"Precondition Failed">>},
+        {413, <<"Content Too Large">>},
+        {414, <<"URI Too Long">>},
+        {415, <<"Unsupported Media Type">>},
+        {416, <<"Range Not Satisfiable">>},
+        {417, <<"Expectation Failed">>},
+        {422, <<"Unprocessable Content">>},
+        {426, <<"Upgrade Required">>},
+        {428, <<"Precondition Required">>},
+        {429, <<"Too Many Requests">>},
+        {431, <<"Request Header Fields Too Large">>},
+        {500, <<"Internal Server Error">>},
+        {501, <<"Not Implemented">>},
+        {502, <<"Bad Gateway">>},
+        {503, <<"Service Unavailable">>},
+        {504, <<"Gateway Timeout">>},
+        {505, <<"HTTP Version Not Supported">>}
+    ]) of
+        {_, Phrase} -> Phrase;
+        false -> <<>>
+    end.
+
+%% ---------------------------------------------------------------------------------------------
+
+%% The server always answers with its own version, HTTP/1.1 (RFC 9110 section 6.2).
+status_line(200) ->
+    <<"HTTP/1.1 200 OK\r\n">>;
+status_line(S) when is_integer(S), S >= 100, S =< 999 ->
+    [<<"HTTP/1.1 ">>, integer_to_binary(S), <<" ">>, reason_phrase(S), <<"\r\n">>];
+status_line(S) ->
+    erlang:error({invalid_status, S}).
+
+%% 1xx, 204 and 304 responses never carry content (RFC 9110 sections 6.4.1, 8.6).
+no_body_status(S) when S < 200 -> true;
+no_body_status(204) -> true;
+no_body_status(304) -> true;
+no_body_status(_) -> false.
+
+connection(Opts) ->
+    case maps:get(keepalive, Opts, true) of
+        false ->
+            <<"connection: close\r\n">>;
+        true ->
+            case maps:get(version, Opts, {1, 1}) of
+                {1, 0} -> <<"connection: keep-alive\r\n">>;
+                _ -> []
+            end
+    end.
+
+fields([]) -> [];
+fields([{Name, Value} | R]) -> [Name, <<": ">>, Value, <<"\r\n">> | fields(R)].
+
+%% Finds whether the handler set content-length / transfer-encoding, and refuses CR/LF in fields.
+scan([], Len, TE) ->
+    {Len, TE};
+scan([{Name, Value} | R], Len, TE) ->
+    case safe(Name) andalso safe(Value) of
+        false -> erlang:error({invalid_header, Name});
+        true -> ok
+    end,
+    case byte_size(Name) of
+        14 -> scan(R, Len orelse httpd_parse:ieq(Name, <<"content-length">>), TE);
+        17 -> scan(R, Len, TE orelse httpd_parse:ieq(Name, <<"transfer-encoding">>));
+        _ -> scan(R, Len, TE)
+    end;
+scan([Other | _], _Len, _TE) ->
+    erlang:error({invalid_header, Other}).
+
+safe(B) when is_binary(B) ->
+    binary:match(B, <<"\n">>) =:= nomatch andalso binary:match(B, <<"\r">>) =:= nomatch;
+safe(L) when is_list(L) ->
+    safe(iolist_to_binary(L));
+safe(_) ->
+    false.

@@ -1,0 +1,136 @@
+%% @doc Pure. Route table: compiles `[{PathPattern, Handler, Opts}]' once and matches request paths.
+%%
+%% Patterns are `/'-separated segments: a literal (`items'), a binding (`:id', any one non-empty
+%% segment, kept as a binary under `<<"id">>') or, as the last segment only, `*' (the remaining
+%% segments, possibly none, returned as PathInfo). Empty segments are ignored on both sides, so
+%% `/a//b/' is `/a/b'. The first route whose pattern and method match wins. A route whose Opts map has
+%% `methods => [<<"GET">>, ...]' matches only those methods (and HEAD when GET is listed, RFC 9110
+%% section 9.3.2); when routes match the path but none the method the answer is `method_not_allowed'
+%% with the methods they allow, for the `Allow' field of a 405 (RFC 9110 section 15.5.6).
+-module(httpd_router).
+
+-export([compile/1, match/3, allowed/2]).
+-export_type([compiled/0, route/0]).
+
+-type route() :: {binary(), module(), term()}.
+-type segment() :: binary() | {bind, binary()}.
+%% {Segments, Wildcard, Handler, Opts, Methods}
+-opaque compiled() :: [{[segment()], boolean(), module(), term(), any | [binary()]}].
+
+-define(ALL_METHODS, [
+    <<"GET">>, <<"HEAD">>, <<"POST">>, <<"PUT">>, <<"DELETE">>, <<"PATCH">>, <<"OPTIONS">>
+]).
+
+%% @doc Compiles a route list. A malformed route raises `{bad_route, Route}'.
+-spec compile(Routes :: [route()]) -> compiled().
+compile(Routes) when is_list(Routes) ->
+    [compile_route(R) || R <- Routes];
+compile(Other) ->
+    erlang:error({bad_routes, Other}).
+
+compile_route({<<"/", _/binary>> = Pattern, Handler, Opts} = R) when is_atom(Handler) ->
+    Segs = segments(Pattern),
+    {Fixed, Wild} =
+        case lists:reverse(Segs) of
+            [<<"*">> | RevFixed] -> {lists:reverse(RevFixed), true};
+            _ -> {Segs, false}
+        end,
+    Compiled = [compile_segment(S, R) || S <- Fixed],
+    {Compiled, Wild, Handler, Opts, methods(Opts, R)};
+compile_route(R) ->
+    erlang:error({bad_route, R}).
+
+compile_segment(<<"*">>, R) ->
+    %% a wildcard anywhere but last
+    erlang:error({bad_route, R});
+compile_segment(<<":">>, R) ->
+    erlang:error({bad_route, R});
+compile_segment(<<":", Name/binary>>, _R) ->
+    {bind, Name};
+compile_segment(Lit, _R) ->
+    Lit.
+
+methods(#{methods := Ms} = _Opts, R) when is_list(Ms) ->
+    case lists:all(fun is_binary/1, Ms) of
+        true ->
+            case lists:member(<<"GET">>, Ms) andalso not lists:member(<<"HEAD">>, Ms) of
+                true -> Ms ++ [<<"HEAD">>];
+                false -> Ms
+            end;
+        false ->
+            erlang:error({bad_route, R})
+    end;
+methods(#{methods := _}, R) ->
+    erlang:error({bad_route, R});
+methods(_Opts, _R) ->
+    any.
+
+segments(Path) ->
+    [S || S <- binary:split(Path, <<"/">>, [global]), S =/= <<>>].
+
+%% @doc Finds the route for a request.
+-spec match(Method :: binary(), Path :: binary(), compiled()) ->
+    {ok, Handler :: module(), Opts :: term(), Bindings :: #{binary() => binary()}, PathInfo :: [binary()]}
+    | {error, not_found}
+    | {error, {method_not_allowed, Allow :: [binary()]}}.
+match(Method, Path, Compiled) ->
+    match(Method, segments(Path), Compiled, []).
+
+match(_Method, _Segs, [], []) ->
+    {error, not_found};
+match(_Method, _Segs, [], Allow) ->
+    {error, {method_not_allowed, allow_list(lists:reverse(Allow))}};
+match(Method, Segs, [{Pattern, Wild, Handler, Opts, Methods} | Rest], Allow) ->
+    case bind(Pattern, Wild, Segs, #{}) of
+        nomatch ->
+            match(Method, Segs, Rest, Allow);
+        {ok, Bindings, PathInfo} ->
+            case Methods =:= any orelse lists:member(Method, Methods) of
+                true -> {ok, Handler, Opts, Bindings, PathInfo};
+                false -> match(Method, Segs, Rest, [Methods | Allow])
+            end
+    end.
+
+bind([], true, Segs, B) ->
+    {ok, B, Segs};
+bind([], false, [], B) ->
+    {ok, B, []};
+bind([], false, _More, _B) ->
+    nomatch;
+bind([_ | _], _Wild, [], _B) ->
+    nomatch;
+bind([{bind, Name} | P], Wild, [S | Segs], B) ->
+    bind(P, Wild, Segs, B#{Name => S});
+bind([Lit | P], Wild, [Lit | Segs], B) ->
+    bind(P, Wild, Segs, B);
+bind([_ | _], _Wild, _Segs, _B) ->
+    nomatch.
+
+%% @doc The methods the routes matching Path allow (OPTIONS included), for an OPTIONS answer's `Allow';
+%% `not_found' when no route matches the path.
+-spec allowed(Path :: binary(), compiled()) -> [binary()] | not_found.
+allowed(Path, Compiled) ->
+    Segs = segments(Path),
+    case [Ms || {Pattern, Wild, _H, _O, Ms} <- Compiled, bind(Pattern, Wild, Segs, #{}) =/= nomatch] of
+        [] -> not_found;
+        Lists -> allow_list(Lists)
+    end.
+
+%% Union in first-seen order, OPTIONS last.
+allow_list(Lists) ->
+    All = lists:append([
+        case Ms of
+            any -> ?ALL_METHODS;
+            _ -> Ms
+        end
+     || Ms <- Lists
+    ]),
+    dedup(All ++ [<<"OPTIONS">>], []).
+
+dedup([], Acc) ->
+    lists:reverse(Acc);
+dedup([M | R], Acc) ->
+    case lists:member(M, Acc) of
+        true -> dedup(R, Acc);
+        false -> dedup(R, [M | Acc])
+    end.

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs every test avmd has, in order: lint, runtime EUnit, cargo tests, pytest end-to-end tests, browser tests,
+# the VS Code extension's tests.
+# Prints each stage's own output, then one summary line "tests: N passed, M failed".
+# Usage: bash tests/run.sh            (from anywhere; expects scripts/setup.sh to have run once)
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+logdir="$(mktemp -d)"
+total_pass=0; total_fail=0; failed_stages=()
+
+stage() { # name, command...
+  local name=$1; shift
+  echo; echo "==================== $name ===================="
+  local start=$SECONDS
+  "$@" 2>&1 | tee "$logdir/$name.log"
+  local rc=${PIPESTATUS[0]}
+  echo "---- $name: exit $rc in $((SECONDS - start)) s"
+  [ "$rc" -eq 0 ] || failed_stages+=("$name")
+  return 0
+}
+
+count() { # add the pass/fail counts a stage's log reports
+  total_pass=$((total_pass + ${1:-0})); total_fail=$((total_fail + ${2:-0}))
+}
+
+stage lint bash -c 'cargo fmt --all -- --check && cargo clippy --workspace --all-targets --quiet -- -D warnings'
+
+stage eunit runtime/test.sh
+if grep -q 'All [0-9]* tests passed' "$logdir/eunit.log"; then
+  count "$(grep -o 'All [0-9]* tests passed' "$logdir/eunit.log" | grep -o '[0-9]*' | tail -1)" 0
+else
+  line=$(grep -E 'Failed: [0-9]+\. +Skipped: [0-9]+\. +Passed: [0-9]+' "$logdir/eunit.log" | tail -1)
+  count "$(echo "$line" | sed -E 's/.*Passed: ([0-9]+).*/\1/')" "$(echo "$line" | sed -E 's/.*Failed: ([0-9]+).*/\1/')"
+fi
+
+stage cargo cargo test --workspace --quiet
+p=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$logdir/cargo.log" | awk '{s+=$4} END {print s+0}')
+f=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$logdir/cargo.log" | awk '{s+=$6} END {print s+0}')
+count "$p" "$f"
+
+stage pytest python3 -m pytest -q tests
+p=$(grep -oE '[0-9]+ passed' "$logdir/pytest.log" | tail -1 | grep -oE '[0-9]+')
+f=$(grep -oE '[0-9]+ (failed|error)' "$logdir/pytest.log" | tail -2 | awk '{s+=$1} END {print s+0}')
+count "${p:-0}" "${f:-0}"
+
+if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+  stage browser bash -c 'cd tests/browser && node --test'
+  p=$(grep -E '^# pass [0-9]+' "$logdir/browser.log" | awk '{print $3}' | tail -1)
+  f=$(grep -E '^# fail [0-9]+' "$logdir/browser.log" | awk '{print $3}' | tail -1)
+  count "${p:-0}" "${f:-0}"
+fi
+
+stage extension bash -c 'cd vscode-extension && npm ci --no-audit --no-fund --silent && npm test'
+p=$(grep -E '^# pass [0-9]+' "$logdir/extension.log" | awk '{print $3}' | tail -1)
+f=$(grep -E '^# fail [0-9]+' "$logdir/extension.log" | awk '{print $3}' | tail -1)
+count "${p:-0}" "${f:-0}"
+
+echo
+if [ ${#failed_stages[@]} -gt 0 ]; then
+  echo "failed stages: ${failed_stages[*]} (logs in $logdir)"
+  # A stage that failed without reporting test counts (a build error) still counts as a failure.
+  [ "$total_fail" -eq 0 ] && total_fail=${#failed_stages[@]}
+  echo "tests: $total_pass passed, $total_fail failed"
+  exit 1
+fi
+echo "tests: $total_pass passed, $total_fail failed"
