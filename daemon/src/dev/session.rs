@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use avmd_engine::build::{BuildOutcome, Engine};
 use avmd_engine::devpoison;
@@ -20,6 +20,9 @@ use super::profile;
 use super::state::{now_ms, BuildView, DiagnosticView, Shared};
 use super::term;
 use super::watch::WatchEvent;
+
+/// How long a build waits for the restarted app to listen before calling it done.
+const LISTEN_WAIT: Duration = Duration::from_secs(5);
 
 /// Settings of a session that the command line decides.
 #[derive(Debug, Clone)]
@@ -368,6 +371,15 @@ impl Session {
             }
             Ok(dev_path) => match self.host.load_bundle(&dev_path) {
                 Ok(()) => {
+                    // start/0 has returned, but the app may open its listener a moment later: wait
+                    // for it, so "ok" and the reload event mean "serving" (a tab reloaded earlier
+                    // would get connection refused). An app that never listens just costs the wait.
+                    if self.host.wait_for_port(LISTEN_WAIT).is_none() {
+                        self.shared.console(
+                            "avmd",
+                            &format!("the app opened no listening socket within {LISTEN_WAIT:?}"),
+                        );
+                    }
                     view.record.result = "ok".into();
                     self.serving_sha = Some(bundle.sha256.clone());
                     if let Some(old) = self.serving.replace(dev_path.clone()) {
