@@ -374,7 +374,8 @@ pub fn exports_start0(beam: &Beam) -> bool {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StripOptions {
-    /// Drop the `Line` chunk: smaller bundles, but stack traces on the device lose line numbers.
+    /// Drop the `Line` chunk and the `line` instructions in `Code`: smaller bundles, but stack traces
+    /// on the device lose line numbers.
     pub strip_lines: bool,
 }
 
@@ -434,7 +435,7 @@ pub fn encode(chunks: &[Chunk]) -> Vec<u8> {
 }
 
 /// Rewrites a BEAM file for a device: keeps only the chunks AtomVM reads (`DEVICE_CHUNKS`, in that
-/// order), inflates `LitT` into `LitU`, drops `Line` when asked. The output depends only on the input
+/// order), inflates `LitT` into `LitU`, drops `Line` (and the `line` instructions) when asked. The output depends only on the input
 /// bytes and the options, so two builds of the same sources give the same bundle.
 pub fn strip_for_device(bytes: &[u8], opts: &StripOptions) -> Result<Vec<u8>, BeamError> {
     let beam = parse(bytes)?;
@@ -456,6 +457,15 @@ pub fn strip_for_device(bytes: &[u8], opts: &StripOptions) -> Result<Vec<u8>, Be
         }
         if let Some(c) = beam.chunk(id) {
             kept.push(c.clone());
+        }
+    }
+    if opts.strip_lines {
+        // Without the table the `line` instructions are dead weight. A Code chunk the walker
+        // cannot read (a newer compiler) is kept whole: still correct, only less small.
+        if let Some(code) = kept.iter_mut().find(|c| &c.id == b"Code") {
+            if let Ok((stripped, _)) = crate::code::strip_line_instructions(&code.data) {
+                code.data = stripped;
+            }
         }
     }
     Ok(encode(&kept))

@@ -3,6 +3,7 @@
 
 pub mod beam;
 pub mod build;
+pub mod code;
 pub mod compat;
 pub mod compiler;
 pub mod devpoison;
