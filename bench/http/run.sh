@@ -167,12 +167,41 @@ if [ $have_ours = 1 ]; then
   echo "idle keep-alive connection: $mem bytes  (goal <= 3072)  $(sed -n 's/^IDLE_CONN_DETAIL //p' "$tmp/mem.out")"
 fi
 
-# (f) size of the device modules
+# (f) size of the device modules. "Line tables stripped" means the Line chunk and the `line`
+# instructions in the code (what `strip_lines = true` ships), so the no-line figure comes from a
+# +no_line_info build of the same sources.
+mkdir -p "$tmp/ebin_nl"
+for f in "$repo"/runtime/src/httpd_handler.erl $(grep -l '^-callback' "${srcs[@]}" || true); do
+  if [ -f "$f" ]; then erlc +no_line_info -pa "$tmp/ebin_nl" -o "$tmp/ebin_nl" "$f"; fi
+done
+erlc +no_line_info -pa "$tmp/ebin_nl" -o "$tmp/ebin_nl" "${srcs[@]}"
 erl -noshell -pa "$tmp/bench" -eval "bench_node:main({size, \"$tmp/ebin\"}), halt()." >"$tmp/size.out"
-awk '/^MODULES/ {n=$2} /^SIZE_RAW/ {r=$2} /^SIZE_STRIPPED / {s=$2} /^SIZE_STRIPPED_NOLINE/ {l=$2}
+erl -noshell -pa "$tmp/bench" -eval "bench_node:main({size, \"$tmp/ebin_nl\"}), halt()." >"$tmp/size_nl.out"
+l="$(sed -n 's/^SIZE_STRIPPED_NOLINE //p' "$tmp/size_nl.out")"
+awk -v l="$l" '/^MODULES/ {n=$2} /^SIZE_RAW/ {r=$2} /^SIZE_STRIPPED / {s=$2}
   END { printf "device modules: %d beams, %d bytes as built, %d without debug info, %d without debug info and line tables  (goal <= 65536)\n", n, r, s, l }' "$tmp/size.out"
-# The goal was set for the HTTP runtime (issue 2); WebSocket (httpd_ws_*) came later and is shown apart.
-sed -n 's/^SIZE_MODULE //p' "$tmp/size.out" | awk '$1 ~ /^httpd_ws_/ {w+=$2; next} {h+=$2}
+sed -n 's/^SIZE_MODULE //p' "$tmp/size_nl.out" | awk '$1 ~ /^httpd_ws_/ {w+=$2; next} {h+=$2}
   END { printf "  of which HTTP core %d bytes, WebSocket (httpd_ws_*) %d bytes\n", h, w }'
 echo "largest device modules (bytes without debug info and line tables):"
-sed -n 's/^SIZE_MODULE //p' "$tmp/size.out" | sort -k2 -rn | head -8 | awk '{printf "  %-22s %6d\n", $1, $2}'
+sed -n 's/^SIZE_MODULE //p' "$tmp/size_nl.out" | sort -k2 -rn | head -8 | awk '{printf "  %-22s %6d\n", $1, $2}'
+
+# (g) the same modules as avmd ships them in a bundle (only the chunks AtomVM reads, literals inflated
+# for devices without zlib), with line info and with strip_lines = true; needs a built avmd.
+avmd=""
+for b in "$repo/target/release/avmd" "$repo/target/debug/avmd"; do [ -x "$b" ] && { avmd="$b"; break; }; done
+if [ -n "$avmd" ] && command -v python3 >/dev/null; then
+  cp -r "$repo/examples/hello_web" "$tmp/app" && rm -rf "$tmp/app/_build"
+  shipped() {
+    "$avmd" build "$tmp/app" >/dev/null
+    "$avmd" inspect "$tmp/app/_build/avmd/hello_web.avm" --json | python3 -c '
+import json, sys
+mods = [m for m in json.load(sys.stdin)["modules"] if m["name"].startswith(("httpd_", "gen_tcp_server"))]
+print(len(mods), sum(m["size"] for m in mods))'
+  }
+  read -r n with <<<"$(shipped)"
+  printf '\nstrip_lines = true\n' >>"$tmp/app/avmd.toml"
+  read -r _ without <<<"$(shipped)"
+  echo "as shipped in a bundle by avmd ($n runtime modules): $with bytes, $without with strip_lines = true"
+else
+  echo "as shipped in a bundle: skipped (build avmd first: cargo build --release)"
+fi
