@@ -474,3 +474,70 @@ fn lsp_outside_a_project_answers_and_does_not_crash() {
     c.shutdown_and_exit();
     drop(scratch);
 }
+
+/// An Elixir project (`avmd new --elixir`): the route map, symbols and conflicts come from `lib/*.ex`,
+/// and Elixir handler modules are not reported missing.
+#[test]
+fn lsp_reads_routes_from_elixir_sources() {
+    let dir = std::env::temp_dir().join(format!("avmd-lsp-elixir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch(dir.canonicalize().unwrap());
+    let made = Command::new(env!("CARGO_BIN_EXE_avmd"))
+        .args(["new", "shop_ex", "--elixir"])
+        .current_dir(&scratch.0)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let root = scratch.0.join("shop_ex");
+    let start = root.join("lib/shop_ex.ex");
+    let start_text = std::fs::read_to_string(&start).unwrap();
+
+    let mut c = Client::start(&root);
+    c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": uri(&root), "capabilities": {}}),
+    );
+    c.notify("initialized", json!({}));
+
+    let routes = c.request("avmd/routes", json!({}));
+    let routes = routes.as_array().expect("a list of routes");
+    let paths: Vec<&str> = routes.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/", "/api/hello", "/*"]);
+    assert_eq!(routes[1]["handler"], "httpd_api_handler");
+    assert_eq!(routes[1]["target"], "Elixir.ShopEx.Api");
+    assert_eq!(routes[1]["methods"], json!(["GET"]));
+    assert_eq!(routes[1]["uri"], uri(&start));
+    assert_eq!(
+        routes[1]["range"]["start"]["line"],
+        line_of(&start_text, "{\"/api/hello\"")
+    );
+
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri(&start)}}),
+    );
+    assert_eq!(symbols.as_array().unwrap().len(), 3, "{symbols}");
+
+    // The same route twice: a conflict warning at the second, in the .ex file; no contract warning
+    // for the Elixir handler module.
+    let hello =
+        "      {\"/api/hello\", :httpd_api_handler, %{handler: ShopEx.Api, methods: [\"GET\"]}},\n";
+    assert!(start_text.contains(hello), "{start_text}");
+    let doubled = start_text.replacen(hello, &format!("{hello}{hello}"), 1);
+    c.save(&start, &doubled);
+    let second = line_of(&doubled, "{\"/api/hello\"") + 1;
+    let diags = c.diagnostics(&start, "a route conflict in the .ex file", |d| {
+        d.iter().any(|x| x["code"] == "route-conflict")
+    });
+    let conflict = diags
+        .iter()
+        .find(|x| x["code"] == "route-conflict")
+        .unwrap();
+    assert_eq!(conflict["range"]["start"]["line"], second, "{diags:#?}");
+    assert!(
+        !diags.iter().any(|x| x["code"] == "handler-contract"),
+        "{diags:#?}"
+    );
+    c.shutdown_and_exit();
+}

@@ -78,7 +78,7 @@ pub fn erl_files(dir: &Path) -> Vec<PathBuf> {
 /// Route-conflict warnings for one source file (LSP positions), each pointing back at the route
 /// that wins.
 pub fn route_conflicts(path: &Path, text: &str) -> Vec<lsp::Diagnostic> {
-    let found = routes::scan(text);
+    let found = routes::scan_file(path, text);
     let lines: Vec<&str> = text.lines().collect();
     let line_of = |r: &routes::Route| lines.get((r.line as usize).wrapping_sub(1)).copied();
     let uri = lsp::Uri::from_file_path(path);
@@ -127,7 +127,7 @@ pub fn by_file(
             .push(to_proto::diagnostic(d, line.as_deref()));
     }
     let files = erl_files(&project.root.join("src"));
-    for file in &files {
+    for file in files.iter().chain(&routes::elixir_sources(&project.root)) {
         let Some(text) = sources.text(file) else {
             continue;
         };
@@ -172,7 +172,11 @@ fn handler_contracts(
     let findings = contract::check(found, |m| {
         if let Some(t) = texts.get(m) {
             contract::Module::Source(t)
-        } else if may_be_elsewhere || runtime.iter().any(|(name, _)| *name == m) {
+        } else if may_be_elsewhere
+            || m.starts_with("Elixir.")
+            || runtime.iter().any(|(name, _)| *name == m)
+        {
+            // Elixir modules are not looked up by file name here: never called missing.
             contract::Module::Runtime
         } else {
             contract::Module::Missing

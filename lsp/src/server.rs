@@ -367,9 +367,9 @@ fn find_lenses(file: &Path) -> Vec<CodeLens> {
 }
 
 /// A document symbol per route tuple in `text` (name: the path; detail: handler and methods).
-pub fn route_symbols(text: &str) -> Vec<DocumentSymbol> {
+pub fn route_symbols(path: &Path, text: &str) -> Vec<DocumentSymbol> {
     let lines: Vec<&str> = text.lines().collect();
-    routes::scan(text)
+    routes::scan_file(path, text)
         .into_iter()
         .map(|r| {
             let range =
@@ -494,16 +494,16 @@ impl LanguageServer for Backend {
         &self,
         params: DocumentSymbolParams,
     ) -> RpcResult<Option<DocumentSymbolResponse>> {
-        let Some(path) = erl_file(&params.text_document.uri) else {
+        let Some(path) = route_source_file(&params.text_document.uri) else {
             return Ok(None);
         };
-        let text = tokio::task::spawn_blocking(move || {
+        let symbols = tokio::task::spawn_blocking(move || {
             let mut s = collect::Sources::default();
-            s.text(&path).map(str::to_string)
+            s.text(&path).map(|t| route_symbols(&path, t))
         })
         .await
         .map_err(|_| RpcError::internal_error())?;
-        Ok(text.map(|t| DocumentSymbolResponse::Nested(route_symbols(&t))))
+        Ok(symbols.map(DocumentSymbolResponse::Nested))
     }
 }
 
@@ -514,6 +514,12 @@ fn erl_file(uri: &Uri) -> Option<PathBuf> {
     (path.extension()? == "erl").then_some(path)
 }
 
+/// The path of a source file that may list routes (`.erl`, or `.ex` in an Elixir project).
+fn route_source_file(uri: &Uri) -> Option<PathBuf> {
+    let path = uri.to_file_path()?.into_owned();
+    matches!(path.extension()?.to_str()?, "erl" | "ex").then_some(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,7 +527,7 @@ mod tests {
     #[test]
     fn route_symbols_name_paths_and_describe_handlers() {
         let text = "r() ->\n  [{<<\"/ws\">>, httpd_ws_handler, #{handler => echo_ws}},\n   {<<\"/x\">>, x_h, #{methods => [<<\"GET\">>]}}].\n";
-        let s = route_symbols(text);
+        let s = route_symbols(Path::new("r.erl"), text);
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].name, "/ws");
         assert_eq!(

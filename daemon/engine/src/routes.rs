@@ -165,6 +165,120 @@ pub fn scan(source: &str) -> Vec<Route> {
     routes
 }
 
+/// Removes Elixir `#` comments (outside string literals; `#{` inside a string is interpolation).
+fn strip_elixir_comments(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    for line in src.lines() {
+        let mut in_str = false;
+        let mut prev = '\0';
+        let mut cut = line.len();
+        for (i, c) in line.char_indices() {
+            match c {
+                '"' if prev != '\\' && prev != '?' => in_str = !in_str,
+                '#' if !in_str && prev != '?' => {
+                    cut = i;
+                    break;
+                }
+                _ => {}
+            }
+            prev = c;
+        }
+        out.push_str(&line[..cut]);
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads an Elixir module name at the start of `s` (after whitespace): `:atom` (an Erlang module)
+/// or an alias `Foo.Bar` (the module `Elixir.Foo.Bar`); returns it and the rest.
+fn take_elixir_module(s: &str) -> Option<(String, &str)> {
+    let s = s.trim_start();
+    if let Some(atom) = s.strip_prefix(':') {
+        return take_atom(atom).map(|(a, rest)| (a.to_string(), rest));
+    }
+    if !s.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return None;
+    }
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(s.len());
+    let alias = s[..end].trim_end_matches('.');
+    Some((format!("Elixir.{alias}"), &s[alias.len()..]))
+}
+
+/// The strings of an Elixir list literal `["GET", "POST"]`.
+fn strings_in(s: &str) -> Vec<String> {
+    s.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Scans Elixir source for route tuples `{"/path", :handler_or_Alias, opts}`, the form
+/// `:httpd_server.start/1` takes from Elixir; `opts` may be a map literal `%{handler: Mod, methods:
+/// [...]}` or an update of a map held in a variable (`%{static | methods: [...]}`).
+pub fn scan_elixir(source: &str) -> Vec<Route> {
+    let text = strip_elixir_comments(source);
+    let mut routes = Vec::new();
+    let mut from = 0;
+    while let Some(rel) = text[from..].find("{\"/") {
+        let start = from + rel;
+        from = start + 1;
+        let after = &text[start + 2..];
+        let Some(end) = after.find('"') else { break };
+        let path = &after[..end];
+        if path.contains(['\n', '#']) {
+            continue;
+        }
+        let Some(rest) = after[end + 1..].trim_start().strip_prefix(',') else {
+            continue;
+        };
+        let Some((handler, rest)) = take_elixir_module(rest) else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let (mut target, mut methods) = (None, Vec::new());
+        if let Some(opts) = rest.strip_prefix(',') {
+            let opts = opts.trim_start();
+            if opts.starts_with("%{") {
+                let body = balanced(&opts[1..]);
+                if let Some(i) = body.find("handler:") {
+                    target = take_elixir_module(&body[i + 8..]).map(|(m, _)| m);
+                }
+                if let Some(i) = body.find("methods:") {
+                    let list = body[i + 8..].trim_start();
+                    if list.starts_with('[') {
+                        methods = strings_in(balanced(list));
+                    }
+                }
+            }
+        } else if !rest.starts_with('}') {
+            continue;
+        }
+        let line = text[..start].matches('\n').count() as u32 + 1;
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..start].chars().count() as u32 + 1;
+        routes.push(Route {
+            path: path.to_string(),
+            handler,
+            target,
+            methods,
+            line,
+            column,
+        });
+    }
+    routes
+}
+
+/// Scans a source file by its kind: Elixir for `.ex`/`.exs`, Erlang otherwise.
+pub fn scan_file(path: &Path, source: &str) -> Vec<Route> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("ex" | "exs") => scan_elixir(source),
+        _ => scan(source),
+    }
+}
+
 /// A route that repeats the pattern of an earlier one with overlapping methods.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
@@ -252,29 +366,90 @@ pub fn conflicts(routes: &[Route]) -> Vec<Conflict> {
 }
 
 /// The project's route map: the start module's routes or, when it lists none, those of the first
-/// `src/*.erl` (by name) that has any. `None` when no source file lists a route.
+/// `src/*.erl` (by name) that has any, then of the first `lib/**/*.ex` (by path). `None` when no
+/// source file lists a route.
 pub fn scan_project(root: &Path, start_module: &str) -> Option<(PathBuf, Vec<Route>)> {
     let src = root.join("src");
     let start = src.join(format!("{start_module}.erl"));
     let mut candidates = vec![start.clone()];
+    let mut others = Vec::new();
     if let Ok(rd) = std::fs::read_dir(&src) {
-        let mut others: Vec<PathBuf> = rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "erl") && *p != start)
-            .collect();
-        others.sort();
-        candidates.extend(others);
+        others.extend(
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "erl") && *p != start),
+        );
     }
+    others.sort();
+    candidates.extend(others);
+    candidates.extend(elixir_sources(root));
     candidates.into_iter().find_map(|file| {
         let text = std::fs::read_to_string(&file).ok()?;
-        let found = scan(&text);
+        let found = scan_file(&file, &text);
         (!found.is_empty()).then_some((file, found))
     })
+}
+
+/// The project's `lib/**/*.ex` files, sorted by path.
+pub fn elixir_sources(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    elixir_files(&root.join("lib"), 0, &mut out);
+    out.sort();
+    out
+}
+
+/// The `.ex` files under `dir`, a few levels deep (Elixir nests modules in folders).
+fn elixir_files(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for p in rd.filter_map(|e| e.ok().map(|e| e.path())) {
+        if p.is_dir() && depth < 4 {
+            elixir_files(&p, depth + 1, out);
+        } else if p.extension().is_some_and(|e| e == "ex") {
+            out.push(p);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elixir_route_tuples_are_scanned_with_handlers_targets_and_methods() {
+        let src = r#"defmodule Web do
+  # {"/commented", :httpd_static, %{}} is not a route
+  def routes do
+    static = %{app: :web, dir: "www", methods: ["GET"]}
+    [
+      {"/", :httpd_static, static},
+      {"/api/hello", :httpd_api_handler, %{handler: Web.Api, methods: ["GET", "POST"]}},
+      {"/ws", :httpd_ws_handler, %{handler: :echo_ws}},
+      {"/raw", Web.Raw},
+      {"/s/*", :httpd_static, %{static | methods: ["GET"]}}
+    ]
+  end
+end
+"#;
+        let r = scan_elixir(src);
+        let paths: Vec<&str> = r.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["/", "/api/hello", "/ws", "/raw", "/s/*"]);
+        assert_eq!(
+            (r[0].handler.as_str(), r[0].line, r[0].column),
+            ("httpd_static", 6, 7)
+        );
+        assert_eq!(r[1].target.as_deref(), Some("Elixir.Web.Api"));
+        assert_eq!(r[1].methods, ["GET", "POST"]);
+        assert_eq!(r[2].target.as_deref(), Some("echo_ws"));
+        assert_eq!(r[3].handler, "Elixir.Web.Raw");
+        assert_eq!(r[4].methods, ["GET"]);
+        assert_eq!(
+            scan_file(Path::new("lib/web.ex"), src).len(),
+            5,
+            "scan_file picks the Elixir scanner by extension"
+        );
+        assert!(scan_file(Path::new("src/web.erl"), src).is_empty());
+    }
 
     fn route(path: &str, methods: &[&str], line: u32) -> Route {
         Route {
