@@ -71,6 +71,7 @@ pub fn outcome_json(o: &BuildOutcome) -> Value {
         "partition_size": b.map(|b| b.partition_size),
         "modules": b.map(|b| b.modules.clone()),
         "largest": b.map(|b| b.largest.iter().map(|(n, s)| json!({"name": n, "size": s})).collect::<Vec<_>>()),
+        "runtime_unused": b.map(|b| b.runtime_unused.clone()),
         "diagnostics": o.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
         "n_compiled": o.n_compiled,
         "n_modules": o.n_modules,
@@ -101,6 +102,12 @@ pub fn outcome_text(o: &BuildOutcome) -> String {
             ));
             let largest: Vec<String> = b.largest.iter().map(|(n, s)| format!("{n} {s}")).collect();
             out.push_str(&format!("largest {}\n", largest.join(", ")));
+            if !b.runtime_unused.is_empty() {
+                out.push_str(&format!(
+                    "left out (runtime modules the app does not use) {}\n",
+                    b.runtime_unused.join(", ")
+                ));
+            }
             out.push_str(&format!("sha256 {}\n", b.sha256));
         }
         None => {

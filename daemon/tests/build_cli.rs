@@ -84,3 +84,81 @@ fn build_text_json_and_errors() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&empty);
 }
+
+/// Only the runtime modules an app reaches ship: the scaffold (static files and a JSON API) leaves
+/// WebSocket and the middleware out and says so; naming `httpd_ws_handler` brings WebSocket in;
+/// `runtime_modules = "all"` ships everything; an unknown value is refused.
+#[test]
+fn only_the_runtime_modules_the_app_reaches_ship() {
+    let dir = scratch("reach");
+    assert!(avmd(&["new", "shop"], &dir).status.success());
+    let project = dir.join("shop");
+    let build = |dir: &Path| -> serde_json::Value {
+        let out = avmd(&["build", "shop", "--json"], dir);
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let names = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let used = build(&dir);
+    let modules = names(&used, "modules");
+    let unused = names(&used, "runtime_unused");
+    for m in [
+        "httpd_server",
+        "httpd_conn",
+        "httpd_static",
+        "httpd_api_handler",
+        "httpd_json",
+    ] {
+        assert!(modules.contains(&m.to_string()), "{m} ships: {modules:?}");
+    }
+    for m in ["httpd_ws_conn", "httpd_ws_frame", "httpd_mw_cors"] {
+        assert!(
+            !modules.contains(&m.to_string()),
+            "{m} left out: {modules:?}"
+        );
+        assert!(unused.contains(&m.to_string()), "{m} listed: {unused:?}");
+    }
+    assert!(
+        used["diagnostics"].as_array().unwrap().is_empty(),
+        "leaving modules out is not a compat warning: {used}"
+    );
+    let text = String::from_utf8_lossy(&avmd(&["build", "shop"], &dir).stdout).into_owned();
+    assert!(
+        text.contains("left out (runtime modules the app does not use)"),
+        "{text}"
+    );
+
+    // A WebSocket route brings the WebSocket modules in.
+    let start = project.join("src/shop.erl");
+    let src = std::fs::read_to_string(&start).unwrap();
+    let ws_route = "{<<\"/ws\">>, httpd_ws_handler, #{handler => shop_api}},\n        ";
+    let at = src.find("{<<\"/api/hello\">>").expect("the hello route");
+    std::fs::write(&start, format!("{}{ws_route}{}", &src[..at], &src[at..])).unwrap();
+    let with_ws = names(&build(&dir), "modules");
+    for m in ["httpd_ws_handler", "httpd_ws_conn", "httpd_ws_frame"] {
+        assert!(with_ws.contains(&m.to_string()), "{m} ships: {with_ws:?}");
+    }
+
+    let toml = project.join("avmd.toml");
+    let base = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, format!("{base}\nruntime_modules = \"all\"\n")).unwrap();
+    let all = build(&dir);
+    assert!(names(&all, "runtime_unused").is_empty(), "{all}");
+    assert!(names(&all, "modules").contains(&"httpd_mw_cors".to_string()));
+
+    std::fs::write(&toml, format!("{base}\nruntime_modules = \"some\"\n")).unwrap();
+    let bad = avmd(&["build", "shop"], &dir);
+    assert!(!bad.status.success());
+    let err =
+        String::from_utf8_lossy(&bad.stderr).into_owned() + &String::from_utf8_lossy(&bad.stdout);
+    assert!(err.contains("runtime_modules = \"some\""), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

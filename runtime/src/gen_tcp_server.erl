@@ -5,7 +5,7 @@
 %% them) and keeps the idle set and the named slots (`claim/3'). The acceptor process accepts, asks
 %% the server whether the connection may start, hands the socket over and goes back to accepting.
 %% For each connection it calls `Protocol:init(Socket, Args)' in a new process that owns the socket;
-%% when the cap is reached and `on_full' is `reject', it calls `Protocol:reject(Socket, Args)' in the
+%% when the cap is reached and `on_full' is `reject', it calls `Protocol:reject(Socket, Args)' in
 %% a short-lived process (a short write and a close) and, with `evict_idle', closes the connection that has been
 %% idle the longest first and starts the new one in its place.
 %%
@@ -34,36 +34,22 @@
 
 %% The server's state: conns maps each connection pid to its socket (so an evicted connection's
 %% socket can be closed from here), idle maps pid to the monotonic time of its idle report, and
-%% slots maps a tag to the pids holding one of its slots.
--record(st, {
-    lsock,
-    acceptor,
-    port,
-    protocol,
-    args,
-    max,
-    on_full,
-    conns = #{},
-    idle = #{},
-    slots = #{}
-}).
+%% slots maps a tag to the pids holding one of its slots. proto is {Protocol, Args}.
+-record(st, {lsock, acceptor, proto, max, on_full, conns = #{}, idle = #{}, slots = #{}}).
 
 %% @doc Starts a server: listens on `port' (0 picks a free one) and accepts connections.
 -spec start(opts()) -> {ok, pid()} | {error, term()}.
 start(Opts) when is_map(Opts) ->
-    case check_opts(Opts) of
+    case check_opts(maps:to_list(Opts), Opts) of
         ok ->
             Caller = self(),
             Ref = make_ref(),
             Pid = spawn(fun() -> init_server(Caller, Ref, Opts) end),
             MRef = erlang:monitor(process, Pid),
             receive
-                {Ref, ok} ->
+                {Ref, Reply} ->
                     erlang:demonitor(MRef, [flush]),
-                    {ok, Pid};
-                {Ref, {error, _} = Error} ->
-                    erlang:demonitor(MRef, [flush]),
-                    Error;
+                    Reply;
                 {'DOWN', MRef, process, Pid, Reason} ->
                     {error, Reason}
             end;
@@ -109,10 +95,7 @@ server() ->
 %% for eviction when the server is full and configured with `evict_idle'.
 -spec idle() -> ok.
 idle() ->
-    case server() of
-        undefined -> ok;
-        Server -> Server ! {idle, self(), erlang:monotonic_time(millisecond)}, ok
-    end.
+    notify({idle, self(), erlang:monotonic_time(millisecond)}).
 
 %% @doc Reports the calling connection as busy again after `idle/0' and returns the protocol's
 %% `Args' (one call): a connection may drop its copy of `Args' while idle, to stay small, and get it
@@ -127,65 +110,51 @@ wake() ->
 %% @doc Reports the calling connection as busy again after `idle/0'.
 -spec busy() -> ok.
 busy() ->
+    notify({busy, self()}).
+
+notify(Msg) ->
     case server() of
         undefined -> ok;
-        Server -> Server ! {busy, self()}, ok
+        Server -> Server ! Msg, ok
     end.
 
 %% ---------------------------------------------------------------------------------------------
 %% Server process
 
-check_opts(Opts) ->
-    %% a validity clause per key rather than a fun per key: less code on the device
-    Checks = [
-        {port, required},
-        {protocol, required},
-        {max_connections, optional},
-        {backlog, optional},
-        {on_full, optional},
-        {address, optional}
-    ],
-    check(Checks, Opts).
-
-check([], _Opts) ->
+%% Every option given is checked, then the required ones must be there.
+check_opts([{K, V} | Rest], Opts) ->
+    case invalid(K, V) of
+        false -> check_opts(Rest, Opts);
+        true -> {error, {bad_opt, K, V}}
+    end;
+check_opts([], #{port := _, protocol := _}) ->
     ok;
-check([{Key, Need} | Rest], Opts) ->
-    case maps:find(Key, Opts) of
-        {ok, V} ->
-            case valid(Key, V) of
-                true -> check(Rest, Opts);
-                false -> {error, {bad_opt, Key, V}}
-            end;
-        error when Need =:= required -> {error, {missing_opt, Key}};
-        error -> check(Rest, Opts)
-    end.
+check_opts([], #{port := _}) ->
+    {error, {missing_opt, protocol}};
+check_opts([], _) ->
+    {error, {missing_opt, port}}.
 
-valid(port, P) -> is_integer(P) andalso P >= 0 andalso P =< 65535;
-valid(protocol, M) -> is_atom(M);
-valid(on_full, V) -> V =:= reject orelse V =:= evict_idle;
-valid(address, A) -> valid_address(A);
-%% max_connections, backlog
-valid(_, N) -> is_integer(N) andalso N > 0.
+invalid(port, P) when is_integer(P), P >= 0, P =< 65535 -> false;
+invalid(protocol, M) when is_atom(M) -> false;
+invalid(on_full, V) when V =:= reject; V =:= evict_idle -> false;
+invalid(address, any) -> false;
+%% all four are integers 0..255 (bor fails the guard on anything else)
+invalid(address, {A, B, C, D}) when (A bor B bor C bor D) band -256 =:= 0 -> false;
+invalid(K, N) when K =:= max_connections, is_integer(N), N > 0; K =:= backlog, is_integer(N), N > 0 -> false;
+%% A known key that failed its clause above; other keys (args) are the protocol's business.
+invalid(K, _) -> lists:member(K, [port, protocol, on_full, address, max_connections, backlog]).
 
-valid_address(any) -> true;
-valid_address({A, B, C, D}) -> lists:all(fun(X) -> is_integer(X) andalso X >= 0 andalso X =< 255 end, [A, B, C, D]);
-valid_address(_) -> false.
-
-init_server(Caller, Ref, Opts) ->
-    case gen_tcp:listen(maps:get(port, Opts), listen_opts(Opts)) of
+init_server(Caller, Ref, Opts = #{port := Port, protocol := Protocol}) ->
+    case gen_tcp:listen(Port, listen_opts(Opts)) of
         {ok, LSock} ->
-            {ok, Port} = inet:port(LSock),
             Server = self(),
-            Protocol = maps:get(protocol, Opts),
-            Args = maps:get(args, Opts, undefined),
-            Acceptor = spawn_link(fun() -> accept_loop(Server, LSock, {Protocol, Args}) end),
-            Caller ! {Ref, ok},
+            Proto = {Protocol, maps:get(args, Opts, undefined)},
+            Acceptor = spawn_link(fun() -> accept_loop(Server, LSock, Proto) end),
+            Caller ! {Ref, {ok, Server}},
             loop(#st{
                 lsock = LSock,
                 acceptor = Acceptor,
-                port = Port,
-                protocol = Protocol,
-                args = Args,
+                proto = Proto,
                 max = maps:get(max_connections, Opts, 64),
                 on_full = maps:get(on_full, Opts, reject)
             });
@@ -198,115 +167,79 @@ init_server(Caller, Ref, Opts) ->
 %% `machine', OTP "BEAM". On OTP, nodelay: a reply is one send, so Nagle can only delay it.
 listen_opts(Opts) ->
     Base = [binary, {active, false}, {reuseaddr, true}, {backlog, maps:get(backlog, Opts, 16)}],
-    OnBeam = (catch erlang:system_info(machine)) =:= "BEAM",
-    case {maps:get(address, Opts, any), OnBeam} of
-        {any, true} -> [{nodelay, true} | Base];
-        {any, false} -> Base;
-        {Addr, true} -> [{ip, Addr}, {nodelay, true} | Base];
-        {Addr, false} -> [{address, Addr} | Base]
+    case {maps:get(address, Opts, any), catch erlang:system_info(machine)} of
+        {any, "BEAM"} -> [{nodelay, true} | Base];
+        {any, _} -> Base;
+        {Addr, "BEAM"} -> [{ip, Addr}, {nodelay, true} | Base];
+        {Addr, _} -> [{address, Addr} | Base]
     end.
 
-loop(St) ->
+loop(St = #st{conns = Conns, idle = Idle}) ->
     receive
         {accepted, Acceptor, Sock} ->
             loop(admit(Acceptor, Sock, St));
-        {idle, Pid, T} ->
-            case St#st.conns of
-                #{Pid := _} -> loop(St#st{idle = maps:put(Pid, T, St#st.idle)});
-                _ -> loop(St)
-            end;
+        {idle, Pid, T} when is_map_key(Pid, Conns) ->
+            loop(St#st{idle = Idle#{Pid => T}});
         {busy, Pid} ->
-            loop(St#st{idle = maps:remove(Pid, St#st.idle)});
+            loop(St#st{idle = maps:remove(Pid, Idle)});
         {'DOWN', _MRef, process, Pid, _Reason} ->
             loop(forget(Pid, St));
+        {call, From, Ref, stop} ->
+            From ! {Ref, {ok, ok}},
+            catch gen_tcp:close(St#st.lsock),
+            exit(St#st.acceptor, kill),
+            shutdown(St);
         {call, From, Ref, Request} ->
-            case handle_call(Request, St) of
-                {stop, Reply} ->
-                    From ! {Ref, Reply},
-                    shutdown(St);
-                {Reply, St2} ->
-                    From ! {Ref, Reply},
-                    loop(St2)
-            end;
-        {'EXIT', _, _} ->
-            %% The acceptor is linked; it only exits when the listening socket closes.
-            loop(St);
+            {Reply, St2} = handle_call(Request, St),
+            From ! {Ref, Reply},
+            loop(St2);
         _Other ->
+            %% Includes the linked acceptor's exit (it only exits when the listening socket closes).
             loop(St)
     end.
 
 handle_call(port, St) ->
-    {{ok, St#st.port}, St};
-handle_call(info, St) ->
-    Slots = maps:map(fun(_Tag, Pids) -> map_size(Pids) end, St#st.slots),
-    {{ok, #{connections => map_size(St#st.conns), idle => map_size(St#st.idle), slots => Slots}}, St};
-handle_call({claim, Tag, Max, Pid}, St) ->
-    Held = maps:get(Tag, St#st.slots, #{}),
-    case is_map_key(Pid, Held) of
-        true ->
+    {inet:port(St#st.lsock), St};
+handle_call(info, St = #st{conns = Conns, idle = Idle, slots = Slots}) ->
+    Counts = maps:map(fun(_Tag, Pids) -> map_size(Pids) end, Slots),
+    {{ok, #{connections => map_size(Conns), idle => map_size(Idle), slots => Counts}}, St};
+handle_call({claim, Tag, Max, Pid}, St = #st{slots = Slots}) ->
+    Held = maps:get(Tag, Slots, #{}),
+    if
+        is_map_key(Pid, Held) ->
             {{ok, ok}, St};
-        false when map_size(Held) < Max ->
+        map_size(Held) < Max ->
             %% Claimers that are not our connections are monitored so their slot is released too.
-            _ = case St#st.conns of
-                #{Pid := _} -> ok;
-                _ -> erlang:monitor(process, Pid)
-            end,
-            {{ok, ok}, St#st{slots = maps:put(Tag, maps:put(Pid, true, Held), St#st.slots)}};
-        false ->
+            _ = is_map_key(Pid, St#st.conns) orelse erlang:monitor(process, Pid),
+            {{ok, ok}, St#st{slots = Slots#{Tag => Held#{Pid => true}}}};
+        true ->
             {{ok, full}, St}
     end;
-handle_call({wake, Pid}, St) ->
-    {{ok, St#st.args}, St#st{idle = maps:remove(Pid, St#st.idle)}};
-handle_call(stop, _St) ->
-    {stop, {ok, ok}};
-handle_call(_Other, St) ->
-    {{error, bad_request}, St}.
+handle_call({wake, Pid}, St = #st{proto = {_, Args}}) ->
+    {{ok, Args}, St#st{idle = maps:remove(Pid, St#st.idle)}}.
 
-%% Decides about a freshly accepted socket: start a connection, evict an idle one first, or reject.
+%% Decides about a freshly accepted socket: start a connection, evict the connection that reported
+%% idle first, or reject.
 admit(Acceptor, Sock, St = #st{conns = Conns, max = Max}) when map_size(Conns) < Max ->
     start_conn(Acceptor, Sock, St);
-admit(Acceptor, Sock, St = #st{on_full = evict_idle}) ->
-    case oldest_idle(St#st.idle) of
-        none ->
-            Acceptor ! {admit, reject},
-            St;
-        Pid ->
-            start_conn(Acceptor, Sock, evict(Pid, St))
-    end;
+admit(Acceptor, Sock, St = #st{on_full = evict_idle, idle = Idle}) when map_size(Idle) > 0 ->
+    [{Oldest, _} | _] = lists:keysort(2, maps:to_list(Idle)),
+    start_conn(Acceptor, Sock, evict(Oldest, St));
 admit(Acceptor, _Sock, St) ->
     Acceptor ! {admit, reject},
     St.
 
-start_conn(Acceptor, Sock, St) ->
+start_conn(Acceptor, Sock, St = #st{proto = {Protocol, Args}}) ->
     Server = self(),
-    {Protocol, Args} = {St#st.protocol, St#st.args},
     Pid = spawn(fun() -> conn_init(Server, Protocol, Args) end),
     _ = erlang:monitor(process, Pid),
     Acceptor ! {admit, {ok, Pid}},
-    St#st{conns = maps:put(Pid, Sock, St#st.conns)}.
-
-oldest_idle(Idle) ->
-    Oldest = maps:fold(
-        fun
-            (Pid, T, none) -> {Pid, T};
-            (Pid, T, {_, T0}) when T < T0 -> {Pid, T};
-            (_, _, Acc) -> Acc
-        end,
-        none,
-        Idle
-    ),
-    case Oldest of
-        none -> none;
-        {Pid, _} -> Pid
-    end.
+    St#st{conns = (St#st.conns)#{Pid => Sock}}.
 
 %% Closing the socket from here makes the connection's blocked recv return {error, closed}; the kill
 %% covers a connection that is not in recv. Its monitor is dropped now so the slot frees at once.
 evict(Pid, St) ->
-    case maps:find(Pid, St#st.conns) of
-        {ok, Sock} -> catch gen_tcp:close(Sock);
-        error -> ok
-    end,
+    catch gen_tcp:close(maps:get(Pid, St#st.conns)),
     exit(Pid, kill),
     forget(Pid, St).
 
@@ -317,16 +250,11 @@ forget(Pid, St = #st{conns = Conns, idle = Idle, slots = Slots}) ->
         slots = maps:map(fun(_Tag, Held) -> maps:remove(Pid, Held) end, Slots)
     }.
 
-shutdown(St) ->
-    catch gen_tcp:close(St#st.lsock),
-    exit(St#st.acceptor, kill),
-    maps:foreach(
-        fun(Pid, Sock) ->
-            catch gen_tcp:close(Sock),
-            exit(Pid, kill)
-        end,
-        St#st.conns
-    ),
+%% Evicts the connections one by one (the listener is closed already).
+shutdown(St = #st{conns = Conns}) when map_size(Conns) > 0 ->
+    [Pid | _] = maps:keys(Conns),
+    shutdown(evict(Pid, St));
+shutdown(_) ->
     ok.
 
 %% The connection process waits until the acceptor has made it the socket's owner.
@@ -352,7 +280,8 @@ accept_loop(Server, LSock, Proto) ->
             end,
             accept_loop(Server, LSock, Proto);
         {error, closed} ->
-            exit(normal);
+            %% The listening socket is gone (stop/1): the acceptor ends normally.
+            ok;
         {error, _Reason} ->
             %% Out of sockets (emfile, lwIP's pool) or an aborted handshake: back off briefly
             %% rather than spin.
@@ -363,15 +292,13 @@ accept_loop(Server, LSock, Proto) ->
 %% The reject runs in a short-lived process of its own, so a slow client cannot stall accepting
 %% while the protocol writes its refusal and drains what the client sent.
 reject(Sock, {Protocol, Args}) ->
-    Pid = spawn(fun() ->
+    hand_over(Sock, spawn(fun() ->
         receive
             {'$gen_tcp_server_socket', S} ->
                 catch Protocol:reject(S, Args),
                 catch gen_tcp:close(S)
         end
-    end),
-    _ = hand_over(Sock, Pid),
-    ok.
+    end)).
 
 %% Gives the socket to the process that will own it and tells that process; kills it if the socket
 %% is already gone.

@@ -27,10 +27,14 @@
 -define(DEFAULT_READ_LENGTH, 16384).
 %% Lingering close: how long and how much to read before closing after an error, so the client sees
 %% the response instead of a TCP reset caused by its unread request bytes.
+%% linger_close/1 bounds: an idle gap, bytes read and dropped, total time.
 -define(LINGER_MS, 100).
--define(LINGER_BYTES, 65536).
+-define(LINGER_BYTES, 4194304).
+-define(LINGER_TOTAL_MS, 2000).
 
 -type req() :: map().
+
+-define(TEXT_PLAIN, [{<<"content-type">>, <<"text/plain">>}]).
 
 %% @doc gen_tcp_server callback: runs the connection until it is over.
 -spec init(term(), map()) -> ok.
@@ -66,7 +70,7 @@ wait(<<>>, C = #c{sock = S, cfg = #{idle_timeout := Idle, idle_report_after := R
         {error, _} ->
             %% idle_timeout: close quietly; RFC 9112 section 9.5 lets a server close an idle
             %% connection at any time.
-            close(S)
+            gen_tcp:close(S)
     end;
 wait(<<"\r\n">>, C) ->
     %% Some clients send an extra CRLF after a body (RFC 9112 section 2.2): treat as idle.
@@ -80,10 +84,10 @@ idle_wait(Timeout, C = #c{sock = S}) ->
         {ok, Data} ->
             case gen_tcp_server:wake() of
                 {ok, Cfg} -> head_start(Data, C#c{cfg = Cfg});
-                {error, _} -> close(S)
+                {error, _} -> gen_tcp:close(S)
             end;
         {error, _} ->
-            close(S)
+            gen_tcp:close(S)
     end.
 
 head_start(Data, C = #c{cfg = #{parser := P0}}) ->
@@ -98,18 +102,14 @@ head(Data, P, Deadline0, C = #c{sock = S}) ->
         {more, P2} ->
             Deadline =
                 case Deadline0 of
-                    undefined -> now_ms() + maps:get(header_timeout, C#c.cfg);
+                    undefined -> erlang:monotonic_time(millisecond) + maps:get(header_timeout, C#c.cfg);
                     _ -> Deadline0
                 end,
-            case Deadline - now_ms() of
-                Left when Left > 0 ->
-                    case gen_tcp:recv(S, 0, Left) of
-                        {ok, More} -> head(More, P2, Deadline, C);
-                        {error, timeout} -> error_close(S, 408, <<"request header timeout">>);
-                        {error, _} -> close(S)
-                    end;
-                _ ->
-                    error_close(S, 408, <<"request header timeout">>)
+            Left = Deadline - erlang:monotonic_time(millisecond),
+            case Left > 0 andalso gen_tcp:recv(S, 0, Left) of
+                {ok, More} -> head(More, P2, Deadline, C);
+                {error, Why} when Why =/= timeout -> gen_tcp:close(S);
+                _TimedOut -> error_close(S, 408, <<"request header timeout">>)
             end;
         {error, Status, Reason} ->
             error_close(S, Status, Reason)
@@ -122,24 +122,28 @@ request(Head, Rest, C = #c{sock = S, cfg = Cfg, n = N0}) ->
     N = N0 + 1,
     Conn = #{socket => S, buf => Rest, server => C#c.server, cfg => Cfg, n => N},
     Req = Head#{bindings => #{}, path_info => [], peer => C#c.peer, '$conn' => Conn},
-    Result =
-        try run(Req, Cfg) of
-            R -> R
-        catch
-            Class:Reason:Stack -> {crash, Req, Class, Reason, Stack}
-        end,
-    respond(Result, Req, C#c{n = N}).
-
-run(Req, Cfg = #{middleware := []}) ->
-    dispatch(Req, Cfg);
-run(Req, Cfg = #{middleware := Mws}) ->
-    case mw_request(Mws, Req) of
-        {ok, Req2} -> dispatch(Req2, Cfg);
-        {stop, Status, Headers, Body, Req2} -> {reply, Status, Headers, Body, Req2}
+    C2 = C#c{n = N},
+    try run(Req, Cfg) of
+        Result -> respond(Result, C2)
+    catch
+        Class:Reason:Stack -> crashed(Req, Class, Reason, Stack, C2)
     end.
 
-mw_request(Mws, Req) ->
-    mw_request(Mws, Req, []).
+%% Request middleware, the routed handler, then (for a reply) response middleware: a crash in any
+%% of them is this request's 500.
+run(Req, Cfg = #{middleware := Mws}) ->
+    Result =
+        case mw_request(Mws, Req, []) of
+            {ok, Req2} -> dispatch(Req2, Cfg);
+            Stopped -> Stopped
+        end,
+    case Result of
+        {reply, Status, Headers, Body, Req3} when Mws =/= [] ->
+            {Status2, Headers2, Body2} = mw_response(Req3, {Status, Headers, Body}, Cfg),
+            {reply, Status2, Headers2, Body2, Req3};
+        _ ->
+            Result
+    end.
 
 mw_request([], Req, _Entered) ->
     {ok, Req};
@@ -149,36 +153,46 @@ mw_request([Step = {Mod, Opts} | Rest], Req, Entered) ->
             mw_request(Rest, Req2, [Step | Entered]);
         {stop, Status, Headers, Body} ->
             %% Only the steps entered so far (the stopping one included) see the response, like
-            %% layers of an onion; the rare case is kept out of the loop state.
-            put('$httpd_mw', lists:reverse([Step | Entered])),
-            {stop, Status, Headers, Body, Req}
+            %% layers of an onion (kept innermost first); the rare case is kept out of the loop state.
+            put('$httpd_mw', [Step | Entered]),
+            {reply, Status, Headers, Body, Req}
     end.
+
+%% Response steps run in the reverse order of the request steps, like layers of an onion.
+mw_response(Req, Resp, #{middleware := All}) ->
+    Steps =
+        case erase('$httpd_mw') of
+            undefined -> lists:reverse(All);
+            Entered -> Entered
+        end,
+    mw_response_steps(Steps, Req, Resp).
+
+mw_response_steps([{Mod, Opts} | Rest], Req, Resp) ->
+    mw_response_steps(Rest, Req, Mod:response(Req, Resp, Opts));
+mw_response_steps([], _Req, Resp) ->
+    Resp.
 
 dispatch(Req = #{method := Method, path := Path}, #{router := Router}) ->
     case httpd_router:match(Method, Path, Router) of
-        {ok, Handler, Opts, Bindings, PathInfo} when Method =/= <<"OPTIONS">> ->
+        %% The router matches OPTIONS only on a route with no `methods' or one that lists OPTIONS;
+        %% only the latter reaches the handler (RFC 9110 section 9.3.7).
+        {ok, Handler, Opts, Bindings, PathInfo} when Method =/= <<"OPTIONS">>; is_map_key(methods, Opts) ->
             handler(Handler, Req#{bindings := Bindings, path_info := PathInfo}, Opts);
-        {ok, Handler, Opts, Bindings, PathInfo} ->
-            %% OPTIONS reaches a handler only when its route lists OPTIONS itself; otherwise the
-            %% server answers it (RFC 9110 section 9.3.7).
-            case is_map(Opts) andalso lists:member(<<"OPTIONS">>, maps:get(methods, Opts, [])) of
-                true -> handler(Handler, Req#{bindings := Bindings, path_info := PathInfo}, Opts);
-                false -> options(Req, Path, Router)
+        _ when Method =:= <<"OPTIONS">> ->
+            %% The server answers it; 404 when no route matches the path.
+            case httpd_router:allowed(Path, Router) of
+                not_found -> not_found(Req);
+                Allow -> {reply, 204, [{<<"allow">>, lists:join(<<", ">>, Allow)}], <<>>, Req}
             end;
-        {error, not_found} ->
-            {reply, 404, text_plain(), <<"not found\n">>, Req};
-        {error, {method_not_allowed, _Allow}} when Method =:= <<"OPTIONS">> ->
-            options(Req, Path, Router);
         {error, {method_not_allowed, Allow}} ->
             %% RFC 9110 section 15.5.6: a 405 MUST carry Allow.
-            {reply, 405, [{<<"allow">>, join(Allow)} | text_plain()], <<"method not allowed\n">>, Req}
+            {reply, 405, [{<<"allow">>, lists:join(<<", ">>, Allow)} | ?TEXT_PLAIN], <<"method not allowed\n">>, Req};
+        {error, not_found} ->
+            not_found(Req)
     end.
 
-options(Req, Path, Router) ->
-    case httpd_router:allowed(Path, Router) of
-        not_found -> {reply, 404, text_plain(), <<"not found\n">>, Req};
-        Allow -> {reply, 204, [{<<"allow">>, join(Allow)}], <<>>, Req}
-    end.
+not_found(Req) ->
+    {reply, 404, ?TEXT_PLAIN, <<"not found\n">>, Req}.
 
 handler(Handler, Req, Opts) ->
     case Handler:handle(Req, Opts) of
@@ -192,64 +206,51 @@ handler(Handler, Req, Opts) ->
 %% ---------------------------------------------------------------------------------------------
 %% Answering
 
-respond({reply, Status, Headers, Body, Req}, _Req0, C) ->
-    case mw_response(Req, {Status, Headers, Body}, C#c.cfg) of
-        {ok, {Status2, Headers2, Body2}} ->
-            {KeepAlive, Headers3} =
-                case lists:keytake(<<"connection">>, 1, Headers2) of
-                    %% The handler asked to close; httpd_reply writes the one connection field.
-                    {value, {_, <<"close">>}, Rest} -> {false, Rest};
-                    _ -> {keepalive(Req, C), Headers2}
-                end,
-            Out = httpd_reply:response(Status2, Headers3, Body2, reply_opts(Req, KeepAlive)),
-            sent(send(C#c.sock, Out), KeepAlive, Req, C);
-        {crash, Class, Reason, Stack} ->
-            crashed(Req, Class, Reason, Stack, C)
-    end;
-respond({done, Req}, _Req0, C) ->
+respond({reply, Status, Headers, Body, Req}, C) ->
+    {KeepAlive, Headers2} =
+        case lists:keytake(<<"connection">>, 1, Headers) of
+            %% The handler asked to close; httpd_reply writes the one connection field.
+            {value, {_, <<"close">>}, Rest} -> {false, Rest};
+            _ -> {keepalive(Req), Headers}
+        end,
+    Out = httpd_reply:response(Status, Headers2, Body, reply_opts(Req, KeepAlive)),
+    sent(gen_tcp:send(C#c.sock, Out), KeepAlive, Req, C);
+respond({done, Req}, C = #c{sock = S}) ->
     case erase('$httpd_stream') of
-        {fin, _Mode, KeepAlive} ->
-            sent(ok, KeepAlive, Req, C);
         {chunked, KeepAlive} ->
             %% The handler stopped without `fin': end the body properly for it.
-            sent(send(C#c.sock, httpd_reply:last_chunk()), KeepAlive, Req, C);
-        {head, KeepAlive} ->
-            sent(ok, KeepAlive, Req, C);
+            sent(gen_tcp:send(S, httpd_reply:last_chunk()), KeepAlive, Req, C);
         {raw, _} ->
-            close(C#c.sock);
+            gen_tcp:close(S);
+        {_FinOrHead, KeepAlive} ->
+            sent(ok, KeepAlive, Req, C);
         undefined ->
             crashed(Req, error, done_without_stream_reply, [], C)
     end;
-respond({upgrade, Req, Mod, WsOpts}, _Req0, C) ->
+respond({upgrade, Req, Mod, WsOpts}, C) ->
     %% httpd_ws_conn answers the handshake and runs the WebSocket loop in this process; when it
     %% returns, the connection is over.
     _ = erase('$httpd_body'),
     _ = httpd_ws_conn:upgrade(Req, Mod, WsOpts),
-    close(C#c.sock);
-respond({crash, Req, Class, Reason, Stack}, _Req0, C) ->
-    crashed(Req, Class, Reason, Stack, C).
+    gen_tcp:close(C#c.sock).
 
 crashed(_Req, exit, {httpd, closed}, _Stack, C) ->
     %% The client went away while a handler was streaming to it: nothing to log.
-    close(C#c.sock);
+    gen_tcp:close(C#c.sock);
 crashed(Req, Class, Reason, Stack, #c{sock = S}) ->
     case {erase('$httpd_body'), erase('$httpd_stream')} of
         {{error, Status, Why}, undefined} ->
             %% The handler crashed on a body the client got wrong: that is the client's error.
             error_close(S, Status, Why);
-        {_, undefined} ->
-            log_crash(Req, Class, Reason, Stack),
-            error_close(S, 500, <<"internal server error">>);
-        {_, _Streaming} ->
-            %% The status line is already out; all that is left is to cut the body short.
-            log_crash(Req, Class, Reason, Stack),
-            close(S)
+        {_, Streaming} ->
+            io:format("httpd: handler crashed on ~p ~p: ~p:~p~n  ~p~n",
+                [maps:get(method, Req, <<"?">>), maps:get(raw_path, Req, <<"?">>), Class, Reason, Stack]),
+            case Streaming of
+                undefined -> error_close(S, 500, <<"internal server error">>);
+                %% The status line is already out; all that is left is to cut the body short.
+                _ -> gen_tcp:close(S)
+            end
     end.
-
-log_crash(Req, Class, Reason, Stack) ->
-    Method = maps:get(method, Req, <<"?">>),
-    Path = maps:get(raw_path, Req, <<"?">>),
-    io:format("httpd: handler crashed on ~p ~p: ~p:~p~n  ~p~n", [Method, Path, Class, Reason, Stack]).
 
 %% After the response went out: keep the connection for the next request, or close it.
 sent(ok, true, Req, C) ->
@@ -263,20 +264,18 @@ sent(ok, true, Req, C) ->
 sent(ok, false, #{keepalive := true}, C) ->
     %% We chose to close (limit reached, body left unread): the client may still be sending.
     linger_close(C#c.sock);
-sent(ok, false, _Req, C) ->
-    close(C#c.sock);
-sent({error, _}, _, _Req, C) ->
-    close(C#c.sock).
+sent(_SendResult, _KeepAlive, _Req, C) ->
+    gen_tcp:close(C#c.sock).
 
 %% Whether this response may keep the connection: the client wants it, the per-connection request
 %% limit is not reached, and the request body is read or can be drained.
-keepalive(#{keepalive := false}, _C) ->
+keepalive(#{keepalive := false}) ->
     false;
-keepalive(_Req, #c{n = N, cfg = #{max_keepalive_requests := Max}}) when N >= Max ->
+keepalive(#{'$conn' := #{n := N, cfg := #{max_keepalive_requests := Max}}}) when N >= Max ->
     false;
-keepalive(#{body := none}, _C) ->
+keepalive(#{body := none}) ->
     true;
-keepalive(Req = #{body := Body}, _C) ->
+keepalive(Req = #{body := Body}) ->
     case get('$httpd_body') of
         {done, _} -> true;
         {error, _, _} -> false;
@@ -301,12 +300,12 @@ settle(Req, C) ->
         {error, _, _} -> close
     end.
 
-drain(Buf, BS, Seen, C = #c{sock = S}) ->
+drain(Buf, BS, Seen, C = #c{sock = S, cfg = #{idle_timeout := T}}) ->
     case httpd_parse:body(Buf, BS) of
         {done, _, Rest} ->
             {ok, Rest};
         {more, Chunk, BS2} when Seen + byte_size(Chunk) =< ?MAX_DRAIN ->
-            case gen_tcp:recv(S, 0, idle_timeout(C)) of
+            case gen_tcp:recv(S, 0, T) of
                 {ok, More} -> drain(More, BS2, Seen + byte_size(Chunk), C);
                 {error, _} -> close
             end;
@@ -314,32 +313,10 @@ drain(Buf, BS, Seen, C = #c{sock = S}) ->
             close
     end.
 
-idle_timeout(#c{cfg = #{idle_timeout := T}}) -> T.
-
 reply_opts(#{method := <<"HEAD">>, version := V}, KeepAlive) ->
     #{version => V, keepalive => KeepAlive, head => true};
 reply_opts(#{version := V}, KeepAlive) ->
     #{version => V, keepalive => KeepAlive}.
-
-mw_response(_Req, Resp, #{middleware := []}) ->
-    {ok, Resp};
-mw_response(Req, Resp, #{middleware := All}) ->
-    %% Response steps run in the reverse order of the request steps, like layers of an onion.
-    Mws =
-        case erase('$httpd_mw') of
-            undefined -> All;
-            Entered -> Entered
-        end,
-    try
-        {ok,
-            lists:foldl(
-                fun({Mod, Opts}, Acc) -> Mod:response(Req, Acc, Opts) end,
-                Resp,
-                lists:reverse(Mws)
-            )}
-    catch
-        Class:Reason:Stack -> {crash, Class, Reason, Stack}
-    end.
 
 %% ---------------------------------------------------------------------------------------------
 %% The body API for handlers (called through httpd_handler)
@@ -355,16 +332,14 @@ read_body(Req = #{'$conn' := #{socket := S}}, Opts) ->
             {ok, <<>>, Req};
         {error, _Status, Reason} ->
             {error, Reason};
-        {reading, BS, Buf, false} ->
+        {reading, BS, Buf, Continued} ->
             _ =
                 case Req of
-                    #{expect_continue := true, version := {1, 1}} ->
-                        send(S, <<"HTTP/1.1 100 Continue\r\n\r\n">>);
+                    #{expect_continue := true, version := {1, 1}} when Continued =:= false ->
+                        gen_tcp:send(S, <<"HTTP/1.1 100 Continue\r\n\r\n">>);
                     _ ->
                         ok
                 end,
-            read_loop(BS, Buf, Max, [], 0, Req);
-        {reading, BS, Buf, true} ->
             read_loop(BS, Buf, Max, [], 0, Req)
     end.
 
@@ -381,14 +356,9 @@ body_state(Req = #{'$conn' := #{buf := Buf, cfg := #{max_body := MaxBody}}}) ->
 
 read_loop(BS, <<>>, Max, Acc, Got, Req = #{'$conn' := #{socket := S, cfg := #{idle_timeout := T}}}) ->
     case gen_tcp:recv(S, 0, T) of
-        {ok, Data} ->
-            read_loop(BS, Data, Max, Acc, Got, Req);
-        {error, timeout} ->
-            put('$httpd_body', {error, 408, <<"request body timeout">>}),
-            {error, timeout};
-        {error, Reason} ->
-            put('$httpd_body', {error, 400, <<"connection closed in body">>}),
-            {error, Reason}
+        {ok, Data} -> read_loop(BS, Data, Max, Acc, Got, Req);
+        {error, timeout} -> body_error(408, <<"request body timeout">>, timeout);
+        {error, Reason} -> body_error(400, <<"connection closed in body">>, Reason)
     end;
 read_loop(BS, Buf, Max, Acc, Got, Req) ->
     %% Feed at most what is still wanted, so a piece never exceeds Max; the rest stays buffered.
@@ -412,9 +382,13 @@ read_loop(BS, Buf, Max, Acc, Got, Req) ->
                     read_loop(BS2, Keep, Max, [Chunk | Acc], Got2, Req)
             end;
         {error, Status, Reason} ->
-            put('$httpd_body', {error, Status, Reason}),
-            {error, Reason}
+            body_error(Status, Reason, Reason)
     end.
+
+%% The body is broken for good: the connection answers Status if the handler crashes on it.
+body_error(Status, Reason, Returned) ->
+    put('$httpd_body', {error, Status, Reason}),
+    {error, Returned}.
 
 join_rest(Rest, <<>>) -> Rest;
 join_rest(<<>>, Keep) -> Keep;
@@ -426,89 +400,62 @@ out(Acc) -> iolist_to_binary(lists:reverse(Acc)).
 %% @doc Sends the head of a streamed reply (chunked for HTTP/1.1; raw body and close for HTTP/1.0).
 -spec stream_reply(100..999, [{binary(), iodata()}], req()) -> req().
 stream_reply(Status, Headers, Req = #{'$conn' := #{socket := S, cfg := Cfg}}) ->
-    {Status2, Headers2, _} =
-        case mw_response(Req, {Status, Headers, stream}, Cfg) of
-            {ok, Resp} -> Resp;
-            {crash, Class, Reason, Stack} -> erlang:raise(Class, Reason, Stack)
-        end,
-    KeepAlive = keepalive(Req, #c{n = maps:get(n, maps:get('$conn', Req)), cfg = Cfg}),
-    Mode =
+    {Status2, Headers2, _} = mw_response(Req, {Status, Headers, stream}, Cfg),
+    KeepAlive = keepalive(Req),
+    %% A raw (HTTP/1.0) body ends with the connection, so it never keeps it.
+    State =
         case Req of
-            #{method := <<"HEAD">>} -> head;
-            #{version := {1, 0}} -> raw;
-            _ -> chunked
+            #{method := <<"HEAD">>} -> {head, KeepAlive};
+            #{version := {1, 0}} -> {raw, false};
+            _ -> {chunked, KeepAlive}
         end,
-    Opts = #{version => maps:get(version, Req), keepalive => KeepAlive},
-    ok = stream_send(S, httpd_reply:chunked_head(Status2, Headers2, Opts)),
-    put('$httpd_stream', {Mode, KeepAlive}),
+    stream_send(S, httpd_reply:chunked_head(Status2, Headers2, reply_opts(Req, KeepAlive))),
+    put('$httpd_stream', State),
     Req.
 
 %% @doc Sends one piece of a streamed reply; `fin' ends it.
 -spec stream_body(iodata(), nofin | fin, req()) -> ok.
 stream_body(Data, Fin, #{'$conn' := #{socket := S}}) ->
     case get('$httpd_stream') of
-        {chunked, KA} when Fin =:= fin ->
-            ok = stream_send(S, [httpd_reply:chunk(Data), httpd_reply:last_chunk()]),
-            put('$httpd_stream', {fin, chunked, KA}),
-            ok;
-        {chunked, _} ->
-            stream_send(S, httpd_reply:chunk(Data));
-        {raw, _} ->
-            ok = stream_send(S, Data),
-            finish(Fin, raw, false);
-        {head, KA} ->
-            finish(Fin, head, KA);
-        {fin, _, _} ->
+        {fin, _} ->
             erlang:error(stream_already_finished);
         undefined ->
-            erlang:error(stream_body_before_stream_reply)
+            erlang:error(stream_body_before_stream_reply);
+        {Mode, KeepAlive} ->
+            _ =
+                case Mode of
+                    chunked when Fin =:= fin -> stream_send(S, [httpd_reply:chunk(Data), httpd_reply:last_chunk()]);
+                    chunked -> stream_send(S, httpd_reply:chunk(Data));
+                    raw -> stream_send(S, Data);
+                    head -> ok
+                end,
+            _ = Fin =:= fin andalso put('$httpd_stream', {fin, KeepAlive}),
+            ok
     end.
 
-finish(fin, Mode, KA) ->
-    put('$httpd_stream', {fin, Mode, KA}),
-    ok;
-finish(nofin, _Mode, _KA) ->
-    ok.
-
 stream_send(S, Data) ->
-    case send(S, Data) of
+    case gen_tcp:send(S, Data) of
         ok -> ok;
         {error, _} -> exit({httpd, closed})
     end.
 
 %% ---------------------------------------------------------------------------------------------
 
-send(S, Data) ->
-    gen_tcp:send(S, Data).
-
 error_close(S, Status, Reason) ->
-    _ = send(S, httpd_reply:error_response(Status, Reason)),
+    _ = gen_tcp:send(S, httpd_reply:error_response(Status, Reason)),
     linger_close(S).
 
-%% Reads (and drops) what the client is still sending for a short while before closing, so the
-%% unread bytes do not make the kernel answer with a reset that destroys our response in flight.
+%% Reads (and drops, never keeps) what the client is still sending before closing, so the unread
+%% bytes do not make the kernel answer with a reset that destroys our response in flight: a client
+%% uploading a body past max_body must still get to read its 413.
 linger_close(S) ->
-    linger(S, ?LINGER_BYTES, 8),
-    close(S).
+    linger(S, ?LINGER_BYTES, erlang:monotonic_time(millisecond) + ?LINGER_TOTAL_MS),
+    gen_tcp:close(S).
 
-linger(_S, Left, Tries) when Left =< 0; Tries =< 0 ->
-    ok;
-linger(S, Left, Tries) ->
-    case gen_tcp:recv(S, 0, ?LINGER_MS) of
-        {ok, Data} -> linger(S, Left - byte_size(Data), Tries - 1);
-        {error, _} -> ok
-    end.
-
-close(S) ->
-    _ = gen_tcp:close(S),
+linger(S, Left, Deadline) when Left > 0 ->
+    case erlang:monotonic_time(millisecond) < Deadline andalso gen_tcp:recv(S, 0, ?LINGER_MS) of
+        {ok, Data} -> linger(S, Left - byte_size(Data), Deadline);
+        _ -> ok
+    end;
+linger(_S, _Left, _Deadline) ->
     ok.
-
-now_ms() ->
-    erlang:monotonic_time(millisecond).
-
-text_plain() ->
-    [{<<"content-type">>, <<"text/plain">>}].
-
-join([A]) -> A;
-join([A | R]) -> [A, <<", ">> | join(R)];
-join([]) -> <<>>.

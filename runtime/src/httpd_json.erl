@@ -17,6 +17,10 @@
 -define(MAX_DEPTH, 64).
 -define(MAX_NUMBER, 64).
 
+%% The one-character escapes (RFC 8259 section 7): {the letter after `\', the character}. One literal
+%% list, shared by the encoder and the decoder, rather than a clause per escape.
+-define(ESCAPES, [{$", $"}, {$\\, $\\}, {$/, $/}, {$b, $\b}, {$f, $\f}, {$n, $\n}, {$r, $\r}, {$t, $\t}]).
+
 %% ---------------------------------------------------------------------------------------------
 %% Encoding
 %% ---------------------------------------------------------------------------------------------
@@ -24,85 +28,72 @@
 %% @doc Encodes a term; raises `{json_encode, Term}' on something JSON cannot express (a tuple, a pid,
 %% a map key that is not a binary or atom, a binary that is not UTF-8).
 -spec encode(json()) -> iodata().
-encode(true) ->
-    <<"true">>;
-encode(false) ->
-    <<"false">>;
-encode(null) ->
-    <<"null">>;
-encode(B) when is_binary(B) ->
-    string(B);
+encode(A) when A =:= true; A =:= false; A =:= null ->
+    atom_to_binary(A, utf8);
 encode(I) when is_integer(I) ->
     integer_to_binary(I);
 encode(F) when is_float(F) ->
-    float_text(F);
-encode(A) when is_atom(A) ->
-    string(atom_to_binary(A, utf8));
-encode([]) ->
-    <<"[]">>;
-encode(L) when is_list(L) ->
-    [$[, encode(hd(L)) | elements(tl(L))];
-encode(M) when is_map(M) ->
-    case maps:to_list(M) of
-        [] -> <<"{}">>;
-        [{K, V} | Rest] -> [${, key(K), $:, encode(V) | members(Rest)]
-    end;
-encode(Other) ->
-    erlang:error({json_encode, Other}).
-
-elements([]) -> [$]];
-elements([V | R]) -> [$,, encode(V) | elements(R)];
-elements(Improper) -> erlang:error({json_encode, Improper}).
-
-members([]) -> [$}];
-members([{K, V} | R]) -> [$,, key(K), $:, encode(V) | members(R)].
-
-key(K) when is_binary(K) -> string(K);
-key(K) when is_atom(K) -> string(atom_to_binary(K, utf8));
-key(K) -> erlang:error({json_encode, K}).
-
-%% Shortest representation that reads back as the same float; AtomVM builds without the `short' option
-%% fall back to float_to_binary/1, whose `1.00000000000000000000e+00' form is valid JSON.
-float_text(F) ->
+    %% the shortest representation that reads back as the same float; AtomVM builds without the `short'
+    %% option fall back to float_to_binary/1, whose `1.00000000000000000000e+00' form is valid JSON
     try
         float_to_binary(F, [short])
     catch
         error:_ -> float_to_binary(F)
-    end.
+    end;
+encode(L) when is_list(L) ->
+    sequence(L, $[, $]);
+encode(M) when is_map(M) ->
+    sequence(maps:to_list(M), ${, $});
+encode(Other) ->
+    %% binaries and other atoms; string/1 raises on anything else
+    string(Other).
+
+%% An array (Close `]') or the members of an object (Close `}').
+sequence([], Open, Close) -> [Open, Close];
+sequence([H | T], Open, Close) -> [Open, item(H, Close) | rest(T, Close)].
+
+rest([], Close) -> [Close];
+rest([H | T], Close) -> [$,, item(H, Close) | rest(T, Close)];
+rest(Improper, _Close) -> erlang:error({json_encode, Improper}).
+
+item(V, $]) -> encode(V);
+item({K, V}, $}) -> [string(K), $:, encode(V)].
 
 %% A JSON string: `"', `\' and control characters escaped (RFC 8259 section 7); the bytes are checked
 %% to be UTF-8. Runs of plain bytes are emitted as sub-binaries of the input.
+string(A) when is_atom(A) ->
+    string(atom_to_binary(A, utf8));
 string(B) ->
-    case escape(B, B, 0, 0, []) of
-        [Whole] -> [$", Whole, $"];
+    case escape(B, 0, []) of
+        error -> erlang:error({json_encode, B});
         Parts -> [$", Parts, $"]
     end.
 
-%% escape(Rest, Whole, RunStart, Pos, AccRev) -> iolist of the escaped string
-escape(<<>>, Whole, Start, Pos, Acc) ->
-    lists:reverse([binary:part(Whole, Start, Pos - Start) | Acc]);
-escape(<<C, R/binary>>, Whole, Start, Pos, Acc) when C >= 16#20, C < 16#80, C =/= $", C =/= $\\ ->
-    escape(R, Whole, Start, Pos + 1, Acc);
-escape(<<C, R/binary>>, Whole, Start, Pos, Acc) when C < 16#80 ->
-    Acc2 = [esc(C), binary:part(Whole, Start, Pos - Start) | Acc],
-    escape(R, Whole, Pos + 1, Pos + 1, Acc2);
-escape(<<U/utf8, R/binary>>, Whole, Start, Pos, Acc) ->
-    escape(R, Whole, Start, Pos + utf8_len(U), Acc);
-escape(_, Whole, _Start, _Pos, _Acc) ->
-    erlang:error({json_encode, Whole}).
+%% escape(Rest, RunLength, AccRev): Rest starts with a run of RunLength plain bytes
+escape(B, N, Acc) ->
+    case B of
+        <<Run:N/binary>> ->
+            lists:reverse([Run | Acc]);
+        <<_:N/binary, C, _/binary>> when C >= 16#20, C < 16#80, C =/= $", C =/= $\\ ->
+            escape(B, N + 1, Acc);
+        <<Run:N/binary, C, R/binary>> when C < 16#80 ->
+            escape(R, 0, [esc(C), Run | Acc]);
+        <<_:N/binary, U/utf8, _/binary>> ->
+            escape(B, N + utf8_len(U), Acc);
+        _ ->
+            error
+    end.
 
+utf8_len(U) when U < 16#80 -> 1;
 utf8_len(U) when U < 16#800 -> 2;
 utf8_len(U) when U < 16#10000 -> 3;
 utf8_len(_) -> 4.
 
 esc(C) ->
-    %% one literal list rather than a clause per escape
-    case lists:keyfind(C, 1, [
-        {$", <<"\\\"">>}, {$\\, <<"\\\\">>}, {$\n, <<"\\n">>}, {$\r, <<"\\r">>}, {$\t, <<"\\t">>},
-        {$\b, <<"\\b">>}, {$\f, <<"\\f">>}
-    ]) of
-        {_, E} -> E;
-        false -> [<<"\\u00">>, hex_digit(C bsr 4), hex_digit(C band 15)]
+    case lists:keyfind(C, 2, ?ESCAPES) of
+        {Letter, _} -> <<$\\, Letter>>;
+        %% a control character below 32: \u00XX
+        false -> <<"\\u00", ($0 + (C bsr 4)), (hex_digit(C band 15))>>
     end.
 
 hex_digit(D) when D < 10 -> $0 + D;
@@ -133,17 +124,25 @@ at(What, Bin, Rest) ->
 
 fail(What, Rest) -> throw({json, What, Rest}).
 
+%% Rest is where What was expected: the end of the input is reported as such.
+expected(_What, <<>>) -> fail(<<"unexpected end of input">>, <<>>);
+expected(What, Rest) -> fail(What, Rest).
+
 ws(<<C, R/binary>>) when C =:= $\s; C =:= $\t; C =:= $\n; C =:= $\r -> ws(R);
 ws(B) -> B.
 
-value(<<${, R/binary>> = B, D) ->
+value(<<C, R/binary>> = B, D) when C =:= $[; C =:= ${ ->
     D < ?MAX_DEPTH orelse fail(<<"nesting too deep">>, B),
-    object(ws(R), D + 1, #{});
-value(<<$[, R/binary>> = B, D) ->
-    D < ?MAX_DEPTH orelse fail(<<"nesting too deep">>, B),
-    array(ws(R), D + 1);
+    {Close, Empty} = case C of
+        $[ -> {$], []};
+        _ -> {$}, #{}}
+    end,
+    case ws(R) of
+        <<Close, R2/binary>> -> {Empty, R2};
+        R1 -> items(R1, D + 1, Empty, Close)
+    end;
 value(<<$", R/binary>>, _D) ->
-    str(R);
+    str(R, 0, []);
 value(<<"true", R/binary>>, _D) ->
     {true, R};
 value(<<"false", R/binary>>, _D) ->
@@ -152,83 +151,79 @@ value(<<"null", R/binary>>, _D) ->
     {null, R};
 value(<<C, _/binary>> = B, _D) when C =:= $-; C >= $0, C =< $9 ->
     number(B);
-value(<<>> = B, _D) ->
-    fail(<<"unexpected end of input">>, B);
 value(B, _D) ->
-    fail(<<"unexpected character">>, B).
+    expected(<<"unexpected character">>, B).
 
-object(<<$}, R/binary>>, _D, Acc) ->
-    {Acc, R};
-object(B, D, Acc) ->
-    members(B, D, Acc).
+%% The elements of an array (Acc a reversed list, Close `]') or the members of an object (Acc a map,
+%% Close `}') after the first one's start.
+items(B, D, Acc, Close) ->
+    {Acc2, R} = item(B, D, Acc, Close),
+    case ws(R) of
+        <<$,, R2/binary>> -> items(ws(R2), D, Acc2, Close);
+        <<Close, R2/binary>> when is_list(Acc2) -> {lists:reverse(Acc2), R2};
+        <<Close, R2/binary>> -> {Acc2, R2};
+        Other -> expected(<<"expected , or ", Close>>, Other)
+    end.
 
-members(<<$", R/binary>>, D, Acc) ->
-    {K, R1} = str(R),
+item(B, D, Acc, $]) ->
+    {V, R} = value(B, D),
+    {[V | Acc], R};
+item(<<$", R/binary>>, D, Acc, $}) ->
+    {K, R1} = str(R, 0, []),
     case ws(R1) of
         <<$:, R2/binary>> ->
             {V, R3} = value(ws(R2), D),
-            Acc2 = Acc#{K => V},
-            case ws(R3) of
-                <<$,, R4/binary>> -> members(ws(R4), D, Acc2);
-                <<$}, R4/binary>> -> {Acc2, R4};
-                <<>> = E -> fail(<<"unexpected end of input">>, E);
-                Other -> fail(<<"expected , or }">>, Other)
-            end;
-        <<>> = E ->
-            fail(<<"unexpected end of input">>, E);
+            {Acc#{K => V}, R3};
         Other ->
-            fail(<<"expected :">>, Other)
+            expected(<<"expected :">>, Other)
     end;
-members(<<>> = E, _D, _Acc) ->
-    fail(<<"unexpected end of input">>, E);
-members(B, _D, _Acc) ->
-    fail(<<"expected a string key">>, B).
+item(B, _D, _Acc, $}) ->
+    expected(<<"expected a string key">>, B).
 
-array(<<$], R/binary>>, _D) ->
-    {[], R};
-array(B, D) ->
-    elements(B, D, []).
-
-elements(B, D, Acc) ->
-    {V, R} = value(B, D),
-    case ws(R) of
-        <<$,, R2/binary>> -> elements(ws(R2), D, [V | Acc]);
-        <<$], R2/binary>> -> {lists:reverse([V | Acc]), R2};
-        <<>> = E -> fail(<<"unexpected end of input">>, E);
-        Other -> fail(<<"expected , or ]">>, Other)
-    end.
-
-%% number = [ minus ] int [ frac ] [ exp ] (RFC 8259 section 6)
+%% number = [ minus ] int [ frac ] [ exp ] (RFC 8259 section 6); every error is reported at its start.
 number(B) ->
-    {Len, Float, NoFrac} = num_int(B, 0),
-    Len =< ?MAX_NUMBER orelse fail(<<"number too long">>, B),
-    <<Lit:Len/binary, Rest/binary>> = B,
-    V =
-        case {Float, NoFrac} of
-            {false, _} -> binary_to_integer(Lit);
-            {true, true} -> to_float(normalize(Lit), B);
-            {true, false} -> to_float(Lit, B)
-        end,
+    S = sign(B, 0),
+    I = case B of
+        <<_:S/binary, $0, _/binary>> -> S + 1;
+        _ -> digits1(B, S)
+    end,
+    F = case B of
+        <<_:I/binary, $., _/binary>> -> digits1(B, I + 1);
+        _ -> I
+    end,
+    E = case B of
+        <<_:F/binary, X, _/binary>> when X =:= $e; X =:= $E -> digits1(B, sign(B, F + 1));
+        _ -> F
+    end,
+    E =< ?MAX_NUMBER orelse fail(<<"number too long">>, B),
+    <<Lit:E/binary, Rest/binary>> = B,
+    V = if
+        E =:= I ->
+            binary_to_integer(Lit);
+        true ->
+            %% binary_to_float/1 needs a fraction: "1e5" is read as "1.0e5"
+            <<Int:I/binary, Tail/binary>> = Lit,
+            Text = if F =:= I -> <<Int/binary, ".0", Tail/binary>>; true -> Lit end,
+            try
+                binary_to_float(Text)
+            catch
+                error:_ -> fail(<<"number out of range">>, B)
+            end
+    end,
     {V, Rest}.
 
-to_float(Lit, B) ->
-    try
-        binary_to_float(Lit)
-    catch
-        error:_ -> fail(<<"number out of range">>, B)
+%% After an optional sign at N.
+sign(B, N) ->
+    case B of
+        <<_:N/binary, S, _/binary>> when S =:= $-; S =:= $+ -> N + 1;
+        _ -> N
     end.
 
-num_int(B, 0) ->
-    case B of
-        <<$-, _/binary>> -> num_first(B, 1);
-        _ -> num_first(B, 0)
-    end.
-
-num_first(B, N) ->
-    case B of
-        <<_:N/binary, $0, _/binary>> -> num_frac(B, N + 1);
-        <<_:N/binary, C, _/binary>> when C >= $1, C =< $9 -> num_frac(B, digits(B, N + 1));
-        _ -> fail(<<"bad number">>, B)
+%% After one or more digits from N.
+digits1(B, N) ->
+    case digits(B, N) of
+        N -> fail(<<"bad number">>, B);
+        End -> End
     end.
 
 digits(B, N) ->
@@ -237,115 +232,64 @@ digits(B, N) ->
         _ -> N
     end.
 
-num_frac(B, N) ->
-    case B of
-        <<_:N/binary, $., C, _/binary>> when C >= $0, C =< $9 ->
-            num_exp(B, digits(B, N + 2), true);
-        <<_:N/binary, $., _/binary>> ->
-            fail(<<"bad number">>, B);
-        _ ->
-            num_exp(B, N, false)
-    end.
-
-num_exp(B, N, Frac) ->
-    case B of
-        <<_:N/binary, E, S, C, _/binary>> when
-            (E =:= $e orelse E =:= $E), (S =:= $+ orelse S =:= $-), C >= $0, C =< $9
-        ->
-            {digits(B, N + 3), true, not Frac};
-        <<_:N/binary, E, C, _/binary>> when (E =:= $e orelse E =:= $E), C >= $0, C =< $9 ->
-            {digits(B, N + 2), true, not Frac};
-        <<_:N/binary, E, _/binary>> when E =:= $e; E =:= $E ->
-            fail(<<"bad number">>, B);
-        _ ->
-            {N, Frac, false}
-    end.
-
-%% "1e5" has no fraction, which binary_to_float/1 requires: write it as "1.0e5".
-normalize(Lit) ->
-    [Mant, Exp] = split_exp(Lit),
-    <<Mant/binary, ".0e", Exp/binary>>.
-
-split_exp(Lit) ->
-    case binary:split(Lit, <<"e">>) of
-        [_, _] = Two -> Two;
-        [_] -> binary:split(Lit, <<"E">>)
-    end.
-
 %% A string body after the opening quote: returns the decoded binary (a sub-binary of the input when
-%% it has no escapes).
-str(B) ->
-    str(B, 0, []).
-
+%% it has no escapes). B starts with a run of N plain bytes.
 str(B, N, Acc) ->
     case B of
-        <<_:N/binary, $", R/binary>> ->
-            <<Run:N/binary, _/binary>> = B,
-            case Acc of
-                [] -> {Run, R};
-                _ -> {iolist_to_binary(lists:reverse([Run | Acc])), R}
-            end;
+        <<Run:N/binary, $", R/binary>> when Acc =:= [] ->
+            {Run, R};
+        <<Run:N/binary, $", R/binary>> ->
+            {iolist_to_binary(lists:reverse([Run | Acc])), R};
         <<_:N/binary, $\\, E, R/binary>> ->
             <<Run:N/binary, Esc/binary>> = B,
             {Char, R2} = unescape(E, R, Esc),
             str(R2, 0, [Char, Run | Acc]);
         <<_:N/binary, C, _/binary>> when C >= 16#20, C < 16#80 ->
             str(B, N + 1, Acc);
+        <<_:N/binary, U/utf8, _/binary>> when U >= 16#80 ->
+            str(B, N + utf8_len(U), Acc);
         <<_:N/binary, C, _/binary>> when C < 16#20 ->
             <<_:N/binary, Bad/binary>> = B,
             fail(<<"control character in string">>, Bad);
-        <<_:N/binary, U/utf8, _/binary>> ->
-            str(B, N + utf8_len(U), Acc);
-        <<_:N/binary>> ->
+        <<_:N/binary, Bad/binary>> when Bad =:= <<>>; Bad =:= <<"\\">> ->
             fail(<<"unterminated string">>, <<>>);
-        <<_:N/binary, $\\>> ->
-            fail(<<"unterminated string">>, <<>>);
-        _ ->
-            <<_:N/binary, Bad/binary>> = B,
+        <<_:N/binary, Bad/binary>> ->
             fail(<<"invalid UTF-8 in string">>, Bad)
     end.
 
+%% An escape: E is the byte after the backslash, B starts at the backslash.
 unescape($u, R, B) ->
     case hex4(R) of
-        {Hi, R2} when Hi >= 16#D800, Hi =< 16#DBFF ->
+        {Hi, <<"\\u", R3/binary>> = R2} when Hi >= 16#D800, Hi =< 16#DBFF ->
             %% a UTF-16 surrogate pair (RFC 8259 section 7)
-            case R2 of
-                <<"\\u", R3/binary>> ->
-                    case hex4(R3) of
-                        {Lo, R4} when Lo >= 16#DC00, Lo =< 16#DFFF ->
-                            {<<((Hi - 16#D800) * 16#400 + (Lo - 16#DC00) + 16#10000)/utf8>>, R4};
-                        _ ->
-                            fail(<<"bad surrogate pair">>, R2)
-                    end;
+            case hex4(R3) of
+                {Lo, R4} when Lo >= 16#DC00, Lo =< 16#DFFF ->
+                    {<<((Hi - 16#D800) * 16#400 + (Lo - 16#DC00) + 16#10000)/utf8>>, R4};
                 _ ->
-                    fail(<<"lone surrogate">>, R2)
+                    fail(<<"bad surrogate pair">>, R2)
             end;
-        {Lo, R2} when Lo >= 16#DC00, Lo =< 16#DFFF ->
+        {U, R2} when U >= 16#D800, U =< 16#DFFF ->
             fail(<<"lone surrogate">>, R2);
-        {U, R2} ->
+        {U, R2} when is_integer(U) ->
             {<<U/utf8>>, R2};
-        error ->
+        _ ->
             fail(<<"bad \\u escape">>, B)
     end;
 unescape(E, R, B) ->
-    %% the one-character escapes as one literal list rather than a clause each
-    case lists:keyfind(E, 1, [
-        {$", $"}, {$\\, $\\}, {$/, $/}, {$b, $\b}, {$f, $\f}, {$n, $\n}, {$r, $\r}, {$t, $\t}
-    ]) of
+    case lists:keyfind(E, 1, ?ESCAPES) of
         {_, C} -> {C, R};
         false -> fail(<<"bad escape">>, B)
     end.
 
-hex4(<<A, B, C, D, R/binary>>) ->
-    %% hex digits: the one copy of hexval/1, in httpd_parse
-    case
-        {httpd_parse:hexval(A), httpd_parse:hexval(B), httpd_parse:hexval(C), httpd_parse:hexval(D)}
-    of
-        {W, X, Y, Z} when is_integer(W), is_integer(X), is_integer(Y), is_integer(Z) ->
-            {((W * 16 + X) * 16 + Y) * 16 + Z, R};
-        _ ->
-            error
-    end;
-hex4(_) ->
-    error.
+%% Four hex digits: {Value, Rest}, Value `error' when one is not a hex digit (the one copy of hexval/1 is
+%% in httpd_parse).
+hex4(<<A, B, C, D, R/binary>>) -> {hex([A, B, C, D], 0), R};
+hex4(_) -> error.
 
+hex([C | Cs], Acc) when is_integer(Acc) ->
+    case httpd_parse:hexval(C) of
+        error -> error;
+        V -> hex(Cs, Acc * 16 + V)
+    end;
+hex(_, Acc) ->
+    Acc.

@@ -18,12 +18,11 @@
 -export_type([state/0, body_state/0, head/0]).
 
 -record(p, {
-    %% start: waiting for the request line; headers: reading header field lines
-    phase = start :: start | headers,
     %% bytes of an incomplete line carried over from the previous call
     buf = <<>> :: binary(),
     %% empty lines skipped before the request line (RFC 9112 section 2.2)
     empties = 0 :: non_neg_integer(),
+    %% undefined until the request line has been read
     line :: undefined | {binary(), binary(), {1, 0 | 1}},
     hdrs = [] :: [{binary(), binary()}],
     nhdrs = 0 :: non_neg_integer(),
@@ -50,12 +49,13 @@
 -type status() :: 400 | 413 | 414 | 431 | 501 | 505.
 
 %% Body reader states. `chunked' phases: size (reading a chunk-size line), data (N bytes of chunk data
-%% left), crlf (the CRLF after chunk data), trailer (trailer field lines after the last chunk).
+%% left), crlf (the CRLF after chunk data), trailer (trailer field lines after the last chunk, Used bytes
+%% so far); then the bytes of an incomplete line and the body bytes still allowed (max_body minus seen).
 -opaque body_state() ::
     {len, non_neg_integer()}
     | {too_big, non_neg_integer()}
-    | {chunked, size | {data, non_neg_integer()} | crlf | trailer, binary(), non_neg_integer(),
-        non_neg_integer(), non_neg_integer()}.
+    | {chunked, size | {data, non_neg_integer()} | crlf | {trailer, non_neg_integer()}, binary(),
+        non_neg_integer()}.
 
 %% Leading empty lines tolerated before a request line (RFC 9112 section 2.2 asks for at least one).
 -define(MAX_EMPTIES, 8).
@@ -65,6 +65,11 @@
 -define(MAX_TRAILER, 4096).
 %% Content-Length digits accepted before the value is called too large (keeps integers small on AtomVM).
 -define(MAX_CL_DIGITS, 15).
+%% Errors are thrown from deep inside the parser and caught once in request/2 and body/2: no
+%% `{error, _, _} = Err -> Err' clause at every level.
+-define(FAIL(Status, Reason), throw({error, Status, Reason})).
+-define(E414, ?FAIL(414, <<"request line too long">>)).
+-define(E413, ?FAIL(413, <<"body too large">>)).
 
 %% ---------------------------------------------------------------------------------------------
 %% Request head
@@ -85,196 +90,109 @@ new(Limits) when is_map(Limits) ->
 %% @doc Feeds bytes to the parser.
 -spec request(Data :: binary(), state()) ->
     {more, state()} | {request, head(), Rest :: binary()} | {error, status(), Reason :: binary()}.
-request(Data, #p{buf = <<>>} = P) ->
-    lines(Data, P);
 request(Data, #p{buf = Buf} = P) ->
-    lines(<<Buf/binary, Data/binary>>, P#p{buf = <<>>}).
+    try
+        lines(join(Buf, Data), P)
+    catch
+        throw:{error, _, _} = Err -> Err
+    end.
+
+%% Carried-over bytes followed by new ones; no copy when nothing was carried over.
+join(<<>>, Data) -> Data;
+join(Buf, Data) -> <<Buf/binary, Data/binary>>.
 
 lines(Bin, P) ->
     case binary:match(Bin, <<"\n">>) of
         nomatch ->
             partial(Bin, P);
-        {Pos, 1} ->
-            %% CRLF, or a bare LF (RFC 9112 section 2.2 lets a recipient accept it)
-            L = Pos - 1,
-            case Bin of
-                <<Line:L/binary, "\r\n", Rest/binary>> -> line(Line, Pos + 1, Rest, P);
-                <<Line:Pos/binary, "\n", Rest/binary>> -> line(Line, Pos + 1, Rest, P)
-            end
+        {Pos, _} ->
+            {Line, Rest} = line_at(Bin, Pos),
+            line(Line, Pos + 1, Rest, P)
     end.
 
-strip_cr(Line) ->
-    case byte_size(Line) - 1 of
-        L when L >= 0 ->
-            case Line of
-                <<Content:L/binary, "\r">> -> Content;
-                _ -> Line
-            end;
-        _ ->
-            Line
+%% The line before the LF at Pos, without a CR before the LF (RFC 9112 section 2.2 lets a recipient
+%% accept a bare LF), and the bytes after the LF.
+line_at(In, Pos) ->
+    L = Pos - 1,
+    case In of
+        <<Line:L/binary, "\r\n", Rest/binary>> -> {Line, Rest};
+        <<Line:Pos/binary, _, Rest/binary>> -> {Line, Rest}
     end.
 
-%% An incomplete line: keep it, unless it is already past its bound (one byte of slack for a CR).
-partial(Bin, #p{phase = start, max_line = Max} = P) ->
-    case byte_size(Bin) > Max + 1 of
-        true -> {error, 414, <<"request line too long">>};
-        false -> {more, P#p{buf = Bin}}
-    end;
-partial(<<"\r">> = Bin, P) ->
-    %% possibly the start of the empty line that ends the head, which does not count
-    {more, P#p{buf = Bin}};
-partial(Bin, #p{hbytes = Used, max_hbytes = Max} = P) ->
-    case Used + byte_size(Bin) > Max of
-        true -> {error, 431, <<"header section too large">>};
-        false -> {more, P#p{buf = Bin}}
-    end.
+%% An incomplete line: keep it, unless it is already past its bound (one byte of slack for a CR; a
+%% lone CR may start the empty line that ends the head, which does not count).
+partial(Bin, #p{line = undefined, max_line = Max}) when byte_size(Bin) > Max + 1 ->
+    ?E414;
+partial(Bin, #p{line = {_, _, _}, hbytes = Used, max_hbytes = Max}) when
+    Bin =/= <<"\r">>, Used + byte_size(Bin) > Max
+->
+    ?FAIL(431, <<"header section too large">>);
+partial(Bin, P) ->
+    {more, P#p{buf = Bin}}.
 
 %% One complete line (terminator removed); Raw is its size with the terminator.
-line(<<>>, _Raw, Rest, #p{phase = start, empties = E} = P) ->
-    case E < ?MAX_EMPTIES of
-        true -> lines(Rest, P#p{empties = E + 1});
-        false -> {error, 400, <<"too many empty lines before request">>}
-    end;
-line(Line, _Raw, Rest, #p{phase = start, max_line = Max} = P) ->
-    case byte_size(Line) > Max of
-        true ->
-            {error, 414, <<"request line too long">>};
-        false ->
-            case request_line(Line) of
-                {ok, RL} -> lines(Rest, P#p{phase = headers, line = RL});
-                {error, _, _} = Err -> Err
-            end
-    end;
+line(<<>>, _Raw, Rest, #p{line = undefined, empties = E} = P) ->
+    E < ?MAX_EMPTIES orelse ?FAIL(400, <<"too many empty lines before request">>),
+    lines(Rest, P#p{empties = E + 1});
+line(Line, _Raw, _Rest, #p{line = undefined, max_line = Max}) when byte_size(Line) > Max ->
+    ?E414;
+line(Line, _Raw, Rest, #p{line = undefined} = P) ->
+    lines(Rest, P#p{line = request_line(Line)});
 line(<<>>, _Raw, Rest, P) ->
     finish(Rest, P);
-line(Line, Raw, Rest, #p{hbytes = Used, max_hbytes = MaxB, nhdrs = N, max_headers = MaxN} = P) ->
-    if
-        Used + Raw > MaxB ->
-            {error, 431, <<"header section too large">>};
-        N >= MaxN ->
-            {error, 431, <<"too many header fields">>};
-        true ->
-            case field(Line) of
-                {ok, H} ->
-                    lines(Rest, P#p{hdrs = [H | P#p.hdrs], nhdrs = N + 1, hbytes = Used + Raw});
-                {error, _, _} = Err ->
-                    Err
-            end
-    end.
+line(Line, Raw, Rest, #p{hdrs = Hs, nhdrs = N, hbytes = Used} = P) ->
+    Used + Raw =< P#p.max_hbytes orelse ?FAIL(431, <<"header section too large">>),
+    N < P#p.max_headers orelse ?FAIL(431, <<"too many header fields">>),
+    lines(Rest, P#p{hdrs = [field(Line) | Hs], nhdrs = N + 1, hbytes = Used + Raw}).
 
-%% request-line = method SP request-target SP HTTP-version (RFC 9112 section 3)
+%% request-line = method SP request-target SP HTTP-version (RFC 9112 section 3). Checked in this
+%% order: method token (400), version (505/400), known method (501), target (400).
 request_line(Line) ->
-    case binary:split(Line, <<" ">>) of
-        [Method, Rest1] ->
-            case binary:split(Rest1, <<" ">>) of
-                [Target, Version] -> request_line(Method, Target, Version);
-                _ -> {error, 400, <<"malformed request line">>}
-            end;
+    case binary:split(Line, <<" ">>, [global]) of
+        [Method, Target, Version] ->
+            %% every known method is a token, so the token scan runs only for the others
+            Known = lists:member(Method, [
+                <<"GET">>, <<"HEAD">>, <<"POST">>, <<"PUT">>, <<"DELETE">>, <<"PATCH">>, <<"OPTIONS">>
+            ]),
+            Known orelse (Method =/= <<>> andalso lower_token(Method, Method, 0) =/= error) orelse
+                ?FAIL(400, <<"bad method">>),
+            V = version(Version),
+            Known orelse ?FAIL(501, <<"method not implemented">>),
+            %% (an empty target is refused by target/2)
+            all_vchar(Target) orelse ?FAIL(400, <<"bad request target">>),
+            {Method, Target, V};
         _ ->
-            {error, 400, <<"malformed request line">>}
+            ?FAIL(400, <<"malformed request line">>)
     end.
-
-request_line(Method, Target, Version) ->
-    case is_token(Method) of
-        false ->
-            {error, 400, <<"bad method">>};
-        true ->
-            case version(Version) of
-                {ok, V} ->
-                    case known_method(Method) of
-                        true ->
-                            case is_target(Target) of
-                                true -> {ok, {Method, Target, V}};
-                                false -> {error, 400, <<"bad request target">>}
-                            end;
-                        false ->
-                            {error, 501, <<"method not implemented">>}
-                    end;
-                {error, _, _} = Err ->
-                    Err
-            end
-    end.
-
-%% One literal list (most frequent first) rather than a clause per method: less code.
-known_method(M) ->
-    lists:member(M, [
-        <<"GET">>, <<"HEAD">>, <<"POST">>, <<"PUT">>, <<"DELETE">>, <<"PATCH">>, <<"OPTIONS">>
-    ]).
 
 %% HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 section 2.3)
-version(<<"HTTP/1.1">>) -> {ok, {1, 1}};
-version(<<"HTTP/1.0">>) -> {ok, {1, 0}};
 version(<<"HTTP/", A, ".", B>>) when A >= $0, A =< $9, B >= $0, B =< $9 ->
-    {error, 505, <<"HTTP version not supported">>};
+    A =:= $1 andalso B =< $1 orelse ?FAIL(505, <<"HTTP version not supported">>),
+    {1, B - $0};
 version(_) ->
-    {error, 400, <<"bad HTTP version">>}.
-
-%% tchar (RFC 9110 section 5.6.2)
-is_token(<<>>) -> false;
-is_token(B) -> all_tchar(B).
-
-all_tchar(<<>>) -> true;
-all_tchar(<<C, R/binary>>) ->
-    case tchar(C) of
-        true -> all_tchar(R);
-        false -> false
-    end.
-
-tchar(C) when C >= $a, C =< $z -> true;
-tchar(C) when C >= $A, C =< $Z -> true;
-tchar(C) when C >= $0, C =< $9 -> true;
-tchar($!) -> true;
-tchar($#) -> true;
-tchar($$) -> true;
-tchar($%) -> true;
-tchar($&) -> true;
-tchar($') -> true;
-tchar($*) -> true;
-tchar($+) -> true;
-tchar($-) -> true;
-tchar($.) -> true;
-tchar($^) -> true;
-tchar($_) -> true;
-tchar($`) -> true;
-tchar($|) -> true;
-tchar($~) -> true;
-tchar(_) -> false.
+    ?FAIL(400, <<"bad HTTP version">>).
 
 %% request-target: visible ASCII only, no '#' (RFC 9112 section 3.2; fragments are never sent).
-is_target(<<>>) -> false;
-is_target(B) -> all_vchar(B).
-
 all_vchar(<<>>) -> true;
-all_vchar(<<$#, _/binary>>) -> false;
-all_vchar(<<C, R/binary>>) when C > 16#20, C < 16#7F -> all_vchar(R);
+all_vchar(<<C, R/binary>>) when C > 16#20, C < 16#7F, C =/= $# -> all_vchar(R);
 all_vchar(_) -> false.
 
 %% field-line = field-name ":" OWS field-value OWS (RFC 9112 section 5)
 field(<<C, _/binary>>) when C =:= $\s; C =:= $\t ->
     %% obs-fold: RFC 9112 section 5.2 lets a server reject it with 400
-    {error, 400, <<"obsolete line folding">>};
+    ?FAIL(400, <<"obsolete line folding">>);
 field(Line) ->
-    case binary:match(Line, <<":">>) of
-        nomatch ->
-            {error, 400, <<"header field without colon">>};
-        {0, _} ->
-            {error, 400, <<"empty header name">>};
-        {Pos, 1} ->
-            Name = binary:part(Line, 0, Pos),
-            Value = binary:part(Line, Pos + 1, byte_size(Line) - Pos - 1),
-            case lower_name(Name) of
-                error ->
-                    case binary:last(Name) of
-                        %% RFC 9112 section 5.1: whitespace before the colon MUST be rejected with 400
-                        W when W =:= $\s; W =:= $\t -> {error, 400, <<"whitespace before colon">>};
-                        _ -> {error, 400, <<"bad header name">>}
-                    end;
-                LName ->
-                    case valid_value(Value) of
-                        true -> {ok, {LName, trim(Value)}};
-                        false -> {error, 400, <<"bad character in header value">>}
-                    end
-            end
+    case binary:split(Line, <<":">>) of
+        [<<>>, _] ->
+            ?FAIL(400, <<"empty header name">>);
+        [Name, Value] ->
+            %% whitespace before the colon is not a tchar: rejected with 400 (RFC 9112 section 5.1)
+            LName = lower_name(Name),
+            LName =/= error orelse ?FAIL(400, <<"bad header name">>),
+            valid_value(Value) orelse ?FAIL(400, <<"bad character in header value">>),
+            {LName, trim(Value)};
+        _ ->
+            ?FAIL(400, <<"header field without colon">>)
     end.
 
 %% Frequent names in their usual spelling map to literals without building a binary (one literal
@@ -299,254 +217,158 @@ lower_name(Name) ->
         false -> lower_token(Name, Name, 0)
     end.
 
-%% Validates a token; returns it as is when it has no upper case letter, else a lower-cased copy.
+%% Validates a token; returns it as is when it has no upper case letter, else a lower-cased copy;
+%% `error' when it is not a token.
 lower_token(<<>>, Name, 0) ->
     Name;
 lower_token(<<>>, Name, _Upper) ->
     lower(Name);
 lower_token(<<C, R/binary>>, Name, U) when C >= $A, C =< $Z ->
     lower_token(R, Name, U + 1);
+lower_token(<<C, R/binary>>, Name, U) when C >= $a, C =< $z; C >= $0, C =< $9 ->
+    lower_token(R, Name, U);
 lower_token(<<C, R/binary>>, Name, U) ->
-    case tchar(C) of
+    %% the other tchars (RFC 9110 section 5.6.2); '-' first, the most frequent in header names
+    case lists:member(C, "-!#$%&'*+.^_`|~") of
         true -> lower_token(R, Name, U);
         false -> error
     end.
 
 %% @doc ASCII lower case of a binary (header names, tokens); other bytes are kept.
 -spec lower(binary()) -> binary().
-lower(B) -> <<<<(lc(C))>> || <<C>> <= B>>.
-
-lc(C) when C >= $A, C =< $Z -> C + 32;
-lc(C) -> C.
+lower(B) ->
+    << <<(if C >= $A, C =< $Z -> C + 32; true -> C end)>> || <<C>> <= B >>.
 
 %% field-value: VCHAR, obs-text, SP and HTAB; any other control byte (NUL, CR, DEL, ...) is refused
 %% (RFC 9110 section 5.5).
 valid_value(<<>>) -> true;
-valid_value(<<C, R/binary>>) when C >= 16#20, C =/= 16#7F -> valid_value(R);
-valid_value(<<$\t, R/binary>>) -> valid_value(R);
+valid_value(<<C, R/binary>>) when C >= 16#20, C =/= 16#7F; C =:= $\t -> valid_value(R);
 valid_value(_) -> false.
 
 %% @doc Removes leading and trailing spaces and tabs (OWS, RFC 9110 section 5.6.3).
 -spec trim(binary()) -> binary().
-trim(B) -> trim_right(trim_left(B)).
+trim(<<C, R/binary>>) when C =:= $\s; C =:= $\t -> trim(R);
+trim(B) -> trim_right(B).
 
-trim_left(<<C, R/binary>>) when C =:= $\s; C =:= $\t -> trim_left(R);
-trim_left(B) -> B.
-
-trim_right(<<>>) -> <<>>;
 trim_right(B) ->
-    N = byte_size(B),
-    case binary:at(B, N - 1) of
-        C when C =:= $\s; C =:= $\t -> trim_right(binary:part(B, 0, N - 1));
+    S = byte_size(B) - 1,
+    case B of
+        <<R:S/binary, C>> when C =:= $\s; C =:= $\t -> trim_right(R);
         _ -> B
     end.
 
 %% The empty line ending the header section has been read: interpret the head.
-finish(Rest, #p{line = {Method, Target, Version}, hdrs = RevHdrs} = P) ->
+finish(Rest, #p{line = {Method, Target, Version}, hdrs = RevHdrs, max_body = Max}) ->
     Headers = lists:reverse(RevHdrs),
-    case target(Method, Target) of
-        {ok, Raw, Path, Qs} ->
-            case semantics(Headers, Version, P#p.max_body) of
-                {ok, Body, KeepAlive, Expect} ->
-                    Head = #{
-                        method => Method,
-                        raw_path => Raw,
-                        path => Path,
-                        qs => Qs,
-                        query => decode_query(Qs),
-                        version => Version,
-                        headers => Headers,
-                        body => Body,
-                        keepalive => KeepAlive,
-                        expect_continue => Expect
-                    },
-                    {request, Head, Rest};
-                {error, _, _} = Err ->
-                    Err
-            end;
-        {error, _, _} = Err ->
-            Err
-    end.
+    {Raw, Path, Qs} = target(Method, Target),
+    %% framing and connection semantics (RFC 9112 sections 6, 9.3; RFC 9110 10.1.1)
+    Fields = scan(Headers, #{}),
+    V11 = Version =:= {1, 1},
+    V11 andalso not is_map_key(<<"host">>, Fields) andalso ?FAIL(400, <<"missing Host header">>),
+    Body = framing(Fields, Max),
+    Conn = maps:get(<<"connection">>, Fields, []),
+    %% HTTP/1.0 keeps the connection only when asked to; a Transfer-Encoding in an HTTP/1.0 request
+    %% makes the framing suspect: close after responding (RFC 9112 section 6.1).
+    KeepAlive =
+        not lists:member(<<"close">>, Conn) andalso
+            (V11 orelse (Body =/= chunked andalso lists:member(<<"keep-alive">>, Conn))),
+    Head = #{
+        method => Method,
+        raw_path => Raw,
+        path => Path,
+        qs => Qs,
+        query => decode_query(Qs),
+        version => Version,
+        headers => Headers,
+        body => Body,
+        keepalive => KeepAlive,
+        expect_continue => V11 andalso ieq(maps:get(<<"expect">>, Fields, <<>>), <<"100-continue">>)
+    },
+    {request, Head, Rest}.
 
 %% origin-form, absolute-form and asterisk-form (RFC 9112 section 3.2). Returns the target in origin-form
 %% (raw), the decoded path and the raw query.
 target(_Method, <<"/", _/binary>> = T) ->
     path_qs(T);
-target(<<"OPTIONS">>, <<"*">>) ->
-    {ok, <<"*">>, <<"*">>, <<>>};
+target(<<"OPTIONS">>, <<"*">> = T) ->
+    {T, T, <<>>};
 target(_Method, T) ->
-    case absolute(T) of
-        {ok, PathQs} -> path_qs(PathQs);
-        error -> {error, 400, <<"bad request target">>}
-    end.
-
-%% absolute-form: a server MUST accept it (RFC 9112 section 3.2.2); the authority is not used for routing.
-absolute(T) ->
-    AfterScheme =
-        case T of
-            <<"http://", R/binary>> -> {ok, R};
-            <<"https://", R/binary>> -> {ok, R};
-            _ -> error
-        end,
-    case AfterScheme of
-        {ok, <<>>} ->
-            error;
-        {ok, R2} ->
-            case first_of(R2, <<"/">>, <<"?">>) of
-                nomatch -> {ok, <<"/">>};
-                0 -> error;
-                Pos -> slash(binary:part(R2, Pos, byte_size(R2) - Pos))
+    %% absolute-form: a server MUST accept it (RFC 9112 section 3.2.2); the authority (up to the first
+    %% `/' or `?', not empty) is not used for routing
+    case binary:split(T, <<"://">>) of
+        [Scheme, R] when Scheme =:= <<"http">>; Scheme =:= <<"https">> ->
+            case after_authority(R) of
+                %% an empty authority
+                R -> ?FAIL(400, <<"bad request target">>);
+                <<"/", _/binary>> = PathQs -> path_qs(PathQs);
+                %% nothing or only a query after the authority
+                Qs -> path_qs(<<"/", Qs/binary>>)
             end;
-        error ->
-            error
+        _ ->
+            ?FAIL(400, <<"bad request target">>)
     end.
 
-%% Position of the first of two one-byte patterns (single-pattern binary:match only, for AtomVM).
-first_of(B, P1, P2) ->
-    case {binary:match(B, P1), binary:match(B, P2)} of
-        {nomatch, nomatch} -> nomatch;
-        {{A, _}, nomatch} -> A;
-        {nomatch, {C, _}} -> C;
-        {{A, _}, {C, _}} -> min(A, C)
-    end.
-
-slash(<<"?", _/binary>> = Qs) -> {ok, <<"/", Qs/binary>>};
-slash(PathQs) -> {ok, PathQs}.
+after_authority(<<C, _/binary>> = B) when C =:= $/; C =:= $? -> B;
+after_authority(<<_, R/binary>>) -> after_authority(R);
+after_authority(<<>>) -> <<>>.
 
 path_qs(T) ->
-    {RawPath, Qs} =
-        case binary:match(T, <<"?">>) of
-            nomatch -> {T, <<>>};
-            {Pos, 1} -> {binary:part(T, 0, Pos), binary:part(T, Pos + 1, byte_size(T) - Pos - 1)}
-        end,
+    [RawPath | Q] = binary:split(T, <<"?">>),
+    Qs = case Q of [] -> <<>>; [Q1] -> Q1 end,
     case percent_decode(RawPath) of
-        {ok, RawPath} ->
-            %% nothing was encoded; the raw path has no NUL (it passed is_target/1)
-            {ok, T, RawPath, Qs};
         {ok, Path} ->
-            case binary:match(Path, <<0>>) of
-                nomatch -> {ok, T, Path, Qs};
-                _ -> {error, 400, <<"NUL in path">>}
-            end;
+            %% the raw path has no NUL (it passed all_vchar/1), a decoded one may
+            binary:match(Path, <<0>>) =:= nomatch orelse ?FAIL(400, <<"NUL in path">>),
+            {T, Path, Qs};
         error ->
-            {error, 400, <<"bad percent-encoding in path">>}
+            ?FAIL(400, <<"bad percent-encoding in path">>)
     end.
 
-%% Framing and connection semantics from the header fields (RFC 9112 sections 6, 9.3; RFC 9110 10.1.1).
-semantics(Headers, Version, MaxBody) ->
-    scan(Headers, Version, MaxBody, #{}).
-
-scan([], Version, MaxBody, Acc) ->
-    decide(Version, MaxBody, Acc);
-scan([{<<"host">>, _} | R], V, M, Acc) ->
-    case maps:is_key(host, Acc) of
-        %% RFC 9112 section 3.2: more than one Host field line → 400
-        true -> {error, 400, <<"duplicate Host header">>};
-        false -> scan(R, V, M, Acc#{host => true})
-    end;
-scan([{<<"content-length">>, Val} | R], V, M, Acc) ->
-    case maps:is_key(cl, Acc) of
-        true -> {error, 400, <<"duplicate Content-Length">>};
-        false -> scan(R, V, M, Acc#{cl => Val})
-    end;
-scan([{<<"transfer-encoding">>, Val} | R], V, M, Acc) ->
-    case maps:is_key(te, Acc) of
-        true -> {error, 501, <<"unsupported transfer coding">>};
-        false -> scan(R, V, M, Acc#{te => Val})
-    end;
-scan([{<<"connection">>, Val} | R], V, M, Acc) ->
-    Old = maps:get(conn, Acc, []),
-    scan(R, V, M, Acc#{conn => tokens(Val, Old)});
-scan([{<<"expect">>, Val} | R], V, M, Acc) ->
-    scan(R, V, M, Acc#{expect => Val});
-scan([_ | R], V, M, Acc) ->
-    scan(R, V, M, Acc).
-
-decide(Version, MaxBody, Acc) ->
-    Conn = maps:get(conn, Acc, []),
-    KeepAlive0 =
-        case Version of
-            {1, 1} -> not lists:member(<<"close">>, Conn);
-            {1, 0} -> lists:member(<<"keep-alive">>, Conn) andalso not lists:member(<<"close">>, Conn)
-        end,
-    HasHost = maps:is_key(host, Acc),
-    if
-        Version =:= {1, 1}, not HasHost ->
-            {error, 400, <<"missing Host header">>};
-        true ->
-            case framing(Acc, MaxBody) of
-                {ok, Body} ->
-                    %% A Transfer-Encoding in an HTTP/1.0 request: the framing is suspect, close after
-                    %% responding (RFC 9112 section 6.1).
-                    KeepAlive = KeepAlive0 andalso not (Body =:= chunked andalso Version =:= {1, 0}),
-                    Expect = Version =:= {1, 1} andalso is_continue(maps:get(expect, Acc, <<>>)),
-                    {ok, Body, KeepAlive, Expect};
-                {error, _, _} = Err ->
-                    Err
-            end
+%% The fields that decide framing and the connection, by name. Host, Content-Length and
+%% Transfer-Encoding may appear once (RFC 9112 sections 3.2, 6.3); Connection options add up,
+%% lower-cased; the last Expect counts.
+scan([], Acc) ->
+    Acc;
+scan([{<<"connection">> = N, Val} | R], Acc) ->
+    Tokens = [lower(trim(T)) || T <- binary:split(Val, <<",">>, [global])],
+    scan(R, Acc#{N => Tokens ++ maps:get(N, Acc, [])});
+scan([{N, Val} | R], Acc) ->
+    case lists:keyfind(N, 1, [
+        {<<"host">>, 400, <<"duplicate Host header">>},
+        {<<"content-length">>, 400, <<"duplicate Content-Length">>},
+        {<<"transfer-encoding">>, 501, <<"unsupported transfer coding">>}
+    ]) of
+        {_, Status, Reason} when is_map_key(N, Acc) -> throw({error, Status, Reason});
+        false when N =/= <<"expect">> -> scan(R, Acc);
+        _ -> scan(R, Acc#{N => Val})
     end.
 
-framing(#{te := _, cl := _}, _Max) ->
+framing(#{<<"transfer-encoding">> := _, <<"content-length">> := _}, _Max) ->
     %% RFC 9112 section 6.3: both present is a smuggling vector; reject
-    {error, 400, <<"both Content-Length and Transfer-Encoding">>};
-framing(#{te := TE}, _Max) ->
-    case ieq(TE, <<"chunked">>) of
-        true -> {ok, chunked};
-        false -> {error, 501, <<"unsupported transfer coding">>}
-    end;
-framing(#{cl := CL}, Max) ->
-    case content_length(CL) of
-        {ok, 0} -> {ok, none};
-        {ok, N} when Max =/= infinity, N > Max -> {error, 413, <<"body too large">>};
-        {ok, N} -> {ok, {length, N}};
-        too_big -> {error, 413, <<"body too large">>};
-        error -> {error, 400, <<"bad Content-Length">>}
+    ?FAIL(400, <<"both Content-Length and Transfer-Encoding">>);
+framing(#{<<"transfer-encoding">> := TE}, _Max) ->
+    ieq(TE, <<"chunked">>) orelse ?FAIL(501, <<"unsupported transfer coding">>),
+    chunked;
+framing(#{<<"content-length">> := CL}, Max) ->
+    %% Content-Length = 1*DIGIT (RFC 9110 section 8.6)
+    all_digits(CL) orelse ?FAIL(400, <<"bad Content-Length">>),
+    %% any integer is below `infinity' in term order
+    case byte_size(CL) > ?MAX_CL_DIGITS orelse binary_to_integer(CL) of
+        0 -> none;
+        N when is_integer(N), N =< Max -> {length, N};
+        _ -> ?E413
     end;
 framing(_, _Max) ->
-    {ok, none}.
+    none.
 
-%% Content-Length = 1*DIGIT (RFC 9110 section 8.6)
-content_length(<<>>) -> error;
-content_length(B) when byte_size(B) > ?MAX_CL_DIGITS ->
-    case all_digits(B) of
-        true -> too_big;
-        false -> error
-    end;
-content_length(B) ->
-    case all_digits(B) of
-        true -> {ok, binary_to_integer(B)};
-        false -> error
-    end.
-
-all_digits(<<>>) -> true;
-all_digits(<<C, R/binary>>) when C >= $0, C =< $9 -> all_digits(R);
+%% one or more
+all_digits(<<C, R/binary>>) when C >= $0, C =< $9 -> R =:= <<>> orelse all_digits(R);
 all_digits(_) -> false.
-
-is_continue(V) -> ieq(V, <<"100-continue">>).
 
 %% @doc Case-insensitive equality of an input binary with a lower-case literal.
 -spec ieq(binary(), binary()) -> boolean().
 ieq(A, B) ->
     byte_size(A) =:= byte_size(B) andalso lower(A) =:= B.
-
-%% Connection option tokens, lower-cased (only close and keep-alive matter; others are kept short).
-tokens(Val, Acc) ->
-    lists:foldl(
-        fun(T, A) ->
-            Tok = trim(T),
-            case ieq(Tok, <<"close">>) of
-                true ->
-                    [<<"close">> | A];
-                false ->
-                    case ieq(Tok, <<"keep-alive">>) of
-                        true -> [<<"keep-alive">> | A];
-                        false -> A
-                    end
-            end
-        end,
-        Acc,
-        binary:split(Val, <<",">>, [global])
-    ).
 
 %% ---------------------------------------------------------------------------------------------
 %% Message body
@@ -558,7 +380,7 @@ tokens(Val, Acc) ->
 body_init(none, _Max) -> {len, 0};
 body_init({length, N}, Max) when N > Max -> {too_big, N};
 body_init({length, N}, _Max) -> {len, N};
-body_init(chunked, Max) -> {chunked, size, <<>>, 0, 0, Max}.
+body_init(chunked, Max) -> {chunked, size, <<>>, Max}.
 
 %% @doc Feeds bytes to a body reader.
 -spec body(Data :: binary(), body_state()) ->
@@ -568,106 +390,85 @@ body_init(chunked, Max) -> {chunked, size, <<>>, 0, 0, Max}.
 body(_Data, {too_big, _}) ->
     {error, 413, <<"body too large">>};
 body(Data, {len, N}) ->
-    case byte_size(Data) of
-        S when S >= N ->
-            {done, binary:part(Data, 0, N), binary:part(Data, N, S - N)};
-        S ->
-            {more, Data, {len, N - S}}
+    case Data of
+        <<Chunk:N/binary, Rest/binary>> -> {done, Chunk, Rest};
+        _ -> {more, Data, {len, N - byte_size(Data)}}
     end;
-body(Data, {chunked, Phase, Buf, Seen, Trailer, Max}) ->
-    In =
-        case Buf of
-            <<>> -> Data;
-            _ -> <<Buf/binary, Data/binary>>
-        end,
-    chunked(Phase, In, Seen, Trailer, Max, []).
+body(Data, {chunked, Phase, Buf, Left}) ->
+    try
+        chunked(Phase, join(Buf, Data), Left, [])
+    catch
+        throw:{error, _, _} = Err -> Err
+    end.
 
-%% Acc holds the chunk data found in this call, reversed.
-chunked(size, In, Seen, Tr, Max, Acc) ->
+%% Left: the body bytes still allowed; Acc holds the chunk data found in this call, reversed.
+chunked(size, In, Left, Acc) ->
     case binary:match(In, <<"\n">>) of
-        nomatch when byte_size(In) > ?MAX_CHUNK_LINE ->
-            {error, 400, <<"chunk size line too long">>};
-        nomatch ->
-            {more, out(Acc), {chunked, size, In, Seen, Tr, Max}};
-        {Pos, 1} when Pos > ?MAX_CHUNK_LINE ->
-            {error, 400, <<"chunk size line too long">>};
-        {Pos, 1} ->
+        {Pos, _} when Pos =< ?MAX_CHUNK_LINE ->
             {Line, Rest} = line_at(In, Pos),
-            case chunk_size(Line) of
-                {ok, 0} ->
-                    chunked(trailer, Rest, Seen, 0, Max, Acc);
-                {ok, N} when Seen + N > Max ->
-                    {error, 413, <<"body too large">>};
-                {ok, N} ->
-                    chunked({data, N}, Rest, Seen + N, Tr, Max, Acc);
-                error ->
-                    {error, 400, <<"bad chunk size">>}
-            end
+            case chunk_size(Line, 0, 0) of
+                0 -> chunked({trailer, 0}, Rest, Left, Acc);
+                N when N > Left -> ?E413;
+                N -> chunked({data, N}, Rest, Left - N, Acc)
+            end;
+        nomatch when byte_size(In) =< ?MAX_CHUNK_LINE ->
+            more(size, In, Left, Acc);
+        _ ->
+            ?FAIL(400, <<"chunk size line too long">>)
     end;
-chunked({data, N}, In, Seen, Tr, Max, Acc) ->
-    case byte_size(In) of
-        S when S >= N ->
-            Chunk = binary:part(In, 0, N),
-            chunked(crlf, binary:part(In, N, S - N), Seen, Tr, Max, [Chunk | Acc]);
-        S ->
-            {more, out([In | Acc]), {chunked, {data, N - S}, <<>>, Seen, Tr, Max}}
-    end;
-chunked(crlf, In, Seen, Tr, Max, Acc) ->
+chunked({data, N}, In, Left, Acc) ->
     case In of
-        <<"\r\n", Rest/binary>> -> chunked(size, Rest, Seen, Tr, Max, Acc);
-        <<"\n", Rest/binary>> -> chunked(size, Rest, Seen, Tr, Max, Acc);
-        _ when In =:= <<>>; In =:= <<"\r">> -> {more, out(Acc), {chunked, crlf, In, Seen, Tr, Max}};
-        _ -> {error, 400, <<"missing CRLF after chunk data">>}
+        <<Chunk:N/binary, Rest/binary>> -> chunked(crlf, Rest, Left, [Chunk | Acc]);
+        _ -> more({data, N - byte_size(In)}, <<>>, Left, [In | Acc])
     end;
-chunked(trailer, In, Seen, Tr, Max, Acc) ->
+chunked(crlf, In, Left, Acc) ->
+    case In of
+        <<"\r\n", Rest/binary>> -> chunked(size, Rest, Left, Acc);
+        <<"\n", Rest/binary>> -> chunked(size, Rest, Left, Acc);
+        _ when In =:= <<>>; In =:= <<"\r">> -> more(crlf, In, Left, Acc);
+        _ -> ?FAIL(400, <<"missing CRLF after chunk data">>)
+    end;
+chunked({trailer, Used}, In, Left, Acc) ->
     %% trailer-section = *( field-line CRLF ) CRLF; fields are read and dropped (RFC 9112 section 7.1.2)
     case binary:match(In, <<"\n">>) of
-        nomatch when Tr + byte_size(In) > ?MAX_TRAILER ->
-            {error, 400, <<"trailer section too large">>};
-        nomatch ->
-            {more, out(Acc), {chunked, trailer, In, Seen, Tr, Max}};
-        {Pos, 1} ->
+        nomatch when Used + byte_size(In) =< ?MAX_TRAILER ->
+            more({trailer, Used}, In, Left, Acc);
+        {Pos, _} ->
             case line_at(In, Pos) of
                 {<<>>, Rest} ->
                     {done, out(Acc), Rest};
-                _ when Tr + Pos + 1 > ?MAX_TRAILER ->
-                    {error, 400, <<"trailer section too large">>};
-                {Field, Rest} ->
-                    case field(Field) of
-                        {ok, _} -> chunked(trailer, Rest, Seen, Tr + Pos + 1, Max, Acc);
-                        {error, _, _} -> {error, 400, <<"bad trailer field">>}
-                    end
-            end
+                {Field, Rest} when Used + Pos < ?MAX_TRAILER ->
+                    try field(Field) of
+                        _ -> chunked({trailer, Used + Pos + 1}, Rest, Left, Acc)
+                    catch
+                        throw:_ -> ?FAIL(400, <<"bad trailer field">>)
+                    end;
+                _ ->
+                    ?FAIL(400, <<"trailer section too large">>)
+            end;
+        nomatch ->
+            ?FAIL(400, <<"trailer section too large">>)
     end.
 
-%% The line before the LF at Pos, without a CR before the LF, and the bytes after the LF.
-line_at(In, Pos) ->
-    <<Line:Pos/binary, _, Rest/binary>> = In,
-    {strip_cr(Line), Rest}.
+more(Phase, In, Left, Acc) ->
+    {more, out(Acc), {chunked, Phase, In, Left}}.
 
 out([]) -> <<>>;
 out([One]) -> One;
 out(Acc) -> iolist_to_binary(lists:reverse(Acc)).
 
 %% chunk-size [ chunk-ext ]; chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ) — ignored.
-chunk_size(Line) ->
-    chunk_size(Line, 0, 0).
-
-chunk_size(<<C, R/binary>> = B, N, Digits) ->
+%% At most 8 hex digits: 4 GiB, more than any bound the config can set.
+chunk_size(<<C, R/binary>>, N, Digits) ->
     case hexval(C) of
-        %% 8 hex digits is 4 GiB, more than any bound the config can set
         V when is_integer(V), Digits < 8 -> chunk_size(R, N * 16 + V, Digits + 1);
-        V when is_integer(V) -> error;
-        error when Digits > 0 -> chunk_ext(B, N);
-        error -> error
+        error when Digits > 0, (C =:= $; orelse C =:= $\s orelse C =:= $\t) -> N;
+        _ -> ?FAIL(400, <<"bad chunk size">>)
     end;
 chunk_size(<<>>, N, Digits) when Digits > 0 ->
-    {ok, N};
-chunk_size(<<>>, _N, 0) ->
-    error.
-
-chunk_ext(<<C, _/binary>>, N) when C =:= $;; C =:= $\s; C =:= $\t -> {ok, N};
-chunk_ext(_, _N) -> error.
+    N;
+chunk_size(_, _N, _Digits) ->
+    ?FAIL(400, <<"bad chunk size">>).
 
 %% @doc The value of one hex digit, or `error'.
 -spec hexval(byte()) -> 0..15 | error.
@@ -684,16 +485,14 @@ hexval(_) -> error.
 %% `+' is a space, `%XX' is decoded; a part whose percent-encoding is invalid is kept raw. Empty pairs are
 %% skipped; a key without `=' has the value `<<>>'.
 -spec decode_query(binary()) -> [{binary(), binary()}].
-decode_query(<<>>) ->
-    [];
 decode_query(Qs) ->
-    [pair(P) || P <- binary:split(Qs, <<"&">>, [global]), P =/= <<>>].
-
-pair(P) ->
-    case binary:split(P, <<"=">>) of
-        [K, V] -> {form_decode(K), form_decode(V)};
-        [K] -> {form_decode(K), <<>>}
-    end.
+    [
+        case binary:split(P, <<"=">>) of
+            [K, V] -> {form_decode(K), form_decode(V)};
+            [K] -> {form_decode(K), <<>>}
+        end
+     || P <- binary:split(Qs, <<"&">>, [global]), P =/= <<>>
+    ].
 
 form_decode(B) ->
     Spaced =
@@ -707,25 +506,20 @@ form_decode(B) ->
     end.
 
 %% @doc Decodes `%XX' escapes (RFC 3986 section 2.1); `error' on a `%' not followed by two hex digits.
+%% Without any `%' the input itself is returned (no copy).
 -spec percent_decode(binary()) -> {ok, binary()} | error.
-percent_decode(B) ->
-    case binary:match(B, <<"%">>) of
-        nomatch -> {ok, B};
-        {Pos, 1} -> pct(B, Pos, [])
-    end.
+percent_decode(B) -> pct(B, []).
 
-pct(B, Pos, Acc) ->
-    case B of
-        <<Pre:Pos/binary, $%, H, L, Rest/binary>> ->
+pct(B, Acc) ->
+    case binary:split(B, <<"%">>) of
+        [_] when Acc =:= [] ->
+            {ok, B};
+        [_] ->
+            {ok, iolist_to_binary(lists:reverse(Acc, [B]))};
+        [Pre, <<H, L, Rest/binary>>] ->
             case {hexval(H), hexval(L)} of
-                {Hi, Lo} when is_integer(Hi), is_integer(Lo) ->
-                    Acc2 = [Hi * 16 + Lo, Pre | Acc],
-                    case binary:match(Rest, <<"%">>) of
-                        nomatch -> {ok, iolist_to_binary(lists:reverse(Acc2, [Rest]))};
-                        {P2, 1} -> pct(Rest, P2, Acc2)
-                    end;
-                _ ->
-                    error
+                {Hi, Lo} when is_integer(Hi), is_integer(Lo) -> pct(Rest, [Hi * 16 + Lo, Pre | Acc]);
+                _ -> error
             end;
         _ ->
             error

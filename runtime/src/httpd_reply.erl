@@ -20,12 +20,13 @@
 %% `connection: keep-alive'.
 -spec response(status(), headers(), Body :: iodata(), opts()) -> iodata().
 response(Status, Headers, Body, Opts) ->
-    NoBody = no_body_status(Status),
-    {HasLen, HasTE} = scan(Headers, false, false),
+    {Fields, Framed} = fields(Headers, [], false),
+    %% 1xx, 204 and 304 responses never carry content (RFC 9110 sections 6.4.1, 8.6)
+    NoBody = Status < 200 orelse Status =:= 204 orelse Status =:= 304,
     Len =
         %% a handler that framed the body itself (content-length or transfer-encoding) is trusted;
         %% both together are forbidden (RFC 9112 section 6.2)
-        case HasLen orelse HasTE orelse NoBody of
+        case Framed orelse NoBody of
             true -> [];
             false -> [<<"content-length: ">>, integer_to_binary(iolist_size(Body)), <<"\r\n">>]
         end,
@@ -34,26 +35,20 @@ response(Status, Headers, Body, Opts) ->
             true -> [];
             false -> Body
         end,
-    [status_line(Status), fields(Headers), Len, connection(Opts), <<"\r\n">> | Out].
+    [status_line(Status), Fields, Len, connection(Opts), <<"\r\n">> | Out].
 
 %% @doc The head of a streamed response. HTTP/1.1: `transfer-encoding: chunked', then send `chunk/1'
 %% pieces and `last_chunk/0'. HTTP/1.0 clients cannot read chunked framing (RFC 9112 section 7.1):
 %% they get no transfer coding and `connection: close', and the caller sends the raw body and closes.
 -spec chunked_head(status(), headers(), opts()) -> iodata().
 chunked_head(Status, Headers, Opts) ->
-    _ = scan(Headers, false, false),
-    case maps:get(version, Opts, {1, 1}) of
-        {1, 0} ->
-            [status_line(Status), fields(Headers), <<"connection: close\r\n\r\n">>];
-        _ ->
-            [
-                status_line(Status),
-                fields(Headers),
-                <<"transfer-encoding: chunked\r\n">>,
-                connection(Opts),
-                <<"\r\n">>
-            ]
-    end.
+    {Fields, _} = fields(Headers, [], false),
+    {TE, Conn} =
+        case maps:get(version, Opts, {1, 1}) of
+            {1, 0} -> {[], <<"connection: close\r\n">>};
+            _ -> {<<"transfer-encoding: chunked\r\n">>, connection(Opts)}
+        end,
+    [status_line(Status), Fields, TE, Conn, <<"\r\n">>].
 
 %% @doc One chunk: `chunk-size CRLF chunk-data CRLF' (RFC 9112 section 7.1). Empty data gives `<<>>',
 %% since a zero-size chunk would end the body early.
@@ -144,40 +139,20 @@ status_line(S) when is_integer(S), S >= 100, S =< 999 ->
 status_line(S) ->
     erlang:error({invalid_status, S}).
 
-%% 1xx, 204 and 304 responses never carry content (RFC 9110 sections 6.4.1, 8.6).
-no_body_status(S) when S < 200 -> true;
-no_body_status(204) -> true;
-no_body_status(304) -> true;
-no_body_status(_) -> false.
+connection(#{keepalive := false}) -> <<"connection: close\r\n">>;
+connection(#{version := {1, 0}}) -> <<"connection: keep-alive\r\n">>;
+connection(_) -> [].
 
-connection(Opts) ->
-    case maps:get(keepalive, Opts, true) of
-        false ->
-            <<"connection: close\r\n">>;
-        true ->
-            case maps:get(version, Opts, {1, 1}) of
-                {1, 0} -> <<"connection: keep-alive\r\n">>;
-                _ -> []
-            end
-    end.
-
-fields([]) -> [];
-fields([{Name, Value} | R]) -> [Name, <<": ">>, Value, <<"\r\n">> | fields(R)].
-
-%% Finds whether the handler set content-length / transfer-encoding, and refuses CR/LF in fields.
-scan([], Len, TE) ->
-    {Len, TE};
-scan([{Name, Value} | R], Len, TE) ->
-    case safe(Name) andalso safe(Value) of
-        false -> erlang:error({invalid_header, Name});
-        true -> ok
-    end,
-    case byte_size(Name) of
-        14 -> scan(R, Len orelse httpd_parse:ieq(Name, <<"content-length">>), TE);
-        17 -> scan(R, Len, TE orelse httpd_parse:ieq(Name, <<"transfer-encoding">>));
-        _ -> scan(R, Len, TE)
-    end;
-scan([Other | _], _Len, _TE) ->
+%% The header lines (left-nested iodata) and whether the handler set content-length or
+%% transfer-encoding; CR or LF in a field is refused (no response splitting).
+fields([{Name, Value} | R], Acc, Framed) ->
+    safe(Name) andalso safe(Value) orelse erlang:error({invalid_header, Name}),
+    fields(R, [Acc, Name, <<": ">>, Value, <<"\r\n">>],
+        Framed orelse httpd_parse:ieq(Name, <<"content-length">>) orelse
+            httpd_parse:ieq(Name, <<"transfer-encoding">>));
+fields([], Acc, Framed) ->
+    {Acc, Framed};
+fields([Other | _], _Acc, _Framed) ->
     erlang:error({invalid_header, Other}).
 
 safe(B) when is_binary(B) ->

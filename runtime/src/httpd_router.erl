@@ -29,39 +29,26 @@ compile(Other) ->
     erlang:error({bad_routes, Other}).
 
 compile_route({<<"/", _/binary>> = Pattern, Handler, Opts} = R) when is_atom(Handler) ->
-    Segs = segments(Pattern),
-    {Fixed, Wild} =
-        case lists:reverse(Segs) of
-            [<<"*">> | RevFixed] -> {lists:reverse(RevFixed), true};
-            _ -> {Segs, false}
+    {RevFixed, Wild} =
+        case lists:reverse(segments(Pattern)) of
+            [<<"*">> | RevFixed0] -> {RevFixed0, true};
+            RevSegs -> {RevSegs, false}
         end,
-    Compiled = [compile_segment(S, R) || S <- Fixed],
-    {Compiled, Wild, Handler, Opts, methods(Opts, R)};
+    {lists:reverse([compile_segment(S, R) || S <- RevFixed]), Wild, Handler, Opts, methods(Opts, R)};
 compile_route(R) ->
     erlang:error({bad_route, R}).
 
-compile_segment(<<"*">>, R) ->
-    %% a wildcard anywhere but last
-    erlang:error({bad_route, R});
-compile_segment(<<":">>, R) ->
-    erlang:error({bad_route, R});
-compile_segment(<<":", Name/binary>>, _R) ->
-    {bind, Name};
-compile_segment(Lit, _R) ->
-    Lit.
+%% `*' anywhere but last, and `:' without a name, are malformed.
+compile_segment(<<":", Name/binary>>, _R) when Name =/= <<>> -> {bind, Name};
+compile_segment(S, R) when S =:= <<"*">>; S =:= <<":">> -> erlang:error({bad_route, R});
+compile_segment(Lit, _R) -> Lit.
 
-methods(#{methods := Ms} = _Opts, R) when is_list(Ms) ->
-    case lists:all(fun is_binary/1, Ms) of
-        true ->
-            case lists:member(<<"GET">>, Ms) andalso not lists:member(<<"HEAD">>, Ms) of
-                true -> Ms ++ [<<"HEAD">>];
-                false -> Ms
-            end;
-        false ->
-            erlang:error({bad_route, R})
+methods(#{methods := Ms}, R) ->
+    is_list(Ms) andalso lists:all(fun erlang:is_binary/1, Ms) orelse erlang:error({bad_route, R}),
+    case lists:member(<<"GET">>, Ms) andalso not lists:member(<<"HEAD">>, Ms) of
+        true -> Ms ++ [<<"HEAD">>];
+        false -> Ms
     end;
-methods(#{methods := _}, R) ->
-    erlang:error({bad_route, R});
 methods(_Opts, _R) ->
     any.
 
@@ -76,16 +63,26 @@ segments(Path) ->
 match(Method, Path, Compiled) ->
     match(Method, segments(Path), Compiled, []).
 
+%% Allow collects the methods of the routes that match the path but not the method, reversed.
+%% A Method that is not a binary matches no route: allowed/2 uses one to collect them all.
 match(_Method, _Segs, [], []) ->
     {error, not_found};
 match(_Method, _Segs, [], Allow) ->
-    {error, {method_not_allowed, allow_list(lists:reverse(Allow))}};
+    %% union in first-seen order, OPTIONS last
+    All = lists:append([
+        case Ms of
+            any -> ?ALL_METHODS;
+            _ -> Ms
+        end
+     || Ms <- lists:reverse(Allow)
+    ]),
+    {error, {method_not_allowed, dedup(All ++ [<<"OPTIONS">>], [])}};
 match(Method, Segs, [{Pattern, Wild, Handler, Opts, Methods} | Rest], Allow) ->
     case bind(Pattern, Wild, Segs, #{}) of
         nomatch ->
             match(Method, Segs, Rest, Allow);
         {ok, Bindings, PathInfo} ->
-            case Methods =:= any orelse lists:member(Method, Methods) of
+            case is_binary(Method) andalso (Methods =:= any orelse lists:member(Method, Methods)) of
                 true -> {ok, Handler, Opts, Bindings, PathInfo};
                 false -> match(Method, Segs, Rest, [Methods | Allow])
             end
@@ -95,37 +92,21 @@ bind([], true, Segs, B) ->
     {ok, B, Segs};
 bind([], false, [], B) ->
     {ok, B, []};
-bind([], false, _More, _B) ->
-    nomatch;
-bind([_ | _], _Wild, [], _B) ->
-    nomatch;
 bind([{bind, Name} | P], Wild, [S | Segs], B) ->
     bind(P, Wild, Segs, B#{Name => S});
 bind([Lit | P], Wild, [Lit | Segs], B) ->
     bind(P, Wild, Segs, B);
-bind([_ | _], _Wild, _Segs, _B) ->
+bind(_Pattern, _Wild, _Segs, _B) ->
     nomatch.
 
 %% @doc The methods the routes matching Path allow (OPTIONS included), for an OPTIONS answer's `Allow';
 %% `not_found' when no route matches the path.
 -spec allowed(Path :: binary(), compiled()) -> [binary()] | not_found.
 allowed(Path, Compiled) ->
-    Segs = segments(Path),
-    case [Ms || {Pattern, Wild, _H, _O, Ms} <- Compiled, bind(Pattern, Wild, Segs, #{}) =/= nomatch] of
-        [] -> not_found;
-        Lists -> allow_list(Lists)
+    case match(all, Path, Compiled) of
+        {error, {method_not_allowed, Allow}} -> Allow;
+        _ -> not_found
     end.
-
-%% Union in first-seen order, OPTIONS last.
-allow_list(Lists) ->
-    All = lists:append([
-        case Ms of
-            any -> ?ALL_METHODS;
-            _ -> Ms
-        end
-     || Ms <- Lists
-    ]),
-    dedup(All ++ [<<"OPTIONS">>], []).
 
 dedup([], Acc) ->
     lists:reverse(Acc);

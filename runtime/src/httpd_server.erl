@@ -10,12 +10,14 @@
 -export([start/1, stop/1, port/1, info/1, config/1]).
 
 %% The keys the server understands; anything else in the config is refused, so a typo is an error
-%% instead of a silently ignored limit.
--define(KEYS, [
-    port, address, backlog, routes, middleware, profile, max_connections, on_full,
-    max_request_line, max_header_bytes, max_headers, max_body, header_timeout, idle_timeout,
-    idle_report_after, max_keepalive_requests, max_ws_connections, max_ws_message, ws_idle_timeout
-]).
+%% instead of a silently ignored limit. Each integer limit maps to its least value; `any' keys are
+%% checked elsewhere (profile above, port/address/on_full by gen_tcp_server, routes/middleware below).
+-define(KEYS, #{
+    port => any, address => any, profile => any, on_full => any, routes => any, middleware => any,
+    max_connections => 1, backlog => 1, max_request_line => 1, max_header_bytes => 1, max_headers => 1,
+    header_timeout => 1, idle_timeout => 1, idle_report_after => 1, max_keepalive_requests => 1,
+    max_ws_message => 1, ws_idle_timeout => 1, max_body => 0, max_ws_connections => 0
+}).
 
 %% @doc Starts a server. `Config' keys are listed in ARCHITECTURE.md; `profile' (default `host')
 %% picks the defaults.
@@ -23,15 +25,10 @@
 start(Config) when is_map(Config) ->
     case config(Config) of
         {ok, Cfg} ->
-            gen_tcp_server:start(#{
-                port => maps:get(port, Cfg),
-                address => maps:get(address, Cfg),
-                backlog => maps:get(backlog, Cfg),
-                max_connections => maps:get(max_connections, Cfg),
-                on_full => maps:get(on_full, Cfg),
-                protocol => httpd_conn,
-                args => conn_config(Cfg)
-            });
+            gen_tcp_server:start(
+                copy([port, address, backlog, max_connections, on_full], Cfg,
+                     #{protocol => httpd_conn, args => conn_config(Cfg)})
+            );
         Error ->
             Error
     end;
@@ -65,64 +62,41 @@ config(Config) ->
             Prepend = maps:get(middleware_prepend, Overrides, []),
             Merged0 = maps:merge(httpd_profile:merge(Profile, Config), maps:remove(middleware_prepend, Overrides)),
             Merged = Merged0#{middleware => Prepend ++ maps:get(middleware, Merged0)},
-            check(Merged)
+            check(maps:to_list(Merged), Merged)
     end.
 
-check(Cfg) ->
-    case [K || K <- maps:keys(Cfg), not lists:member(K, ?KEYS)] of
-        [] -> check_values(Cfg);
-        [Unknown | _] -> {error, {bad_config, unknown_key, Unknown}}
+%% Checks every key (the first bad one is the error), then compiles the routes.
+check([{K, V} | Rest], Cfg) ->
+    case valid(K, V) of
+        true -> check(Rest, Cfg);
+        false -> {error, {bad_config, K, V}};
+        unknown -> {error, {bad_config, unknown_key, K}}
+    end;
+check([], Cfg = #{routes := Routes}) ->
+    try httpd_router:compile(Routes) of
+        Router -> {ok, Cfg#{router => Router}}
+    catch
+        _:Reason -> {error, {bad_config, routes, Reason}}
     end.
 
-check_values(Cfg) ->
-    Positive = [
-        max_connections, backlog, max_request_line, max_header_bytes, max_headers,
-        header_timeout, idle_timeout, idle_report_after, max_keepalive_requests, max_ws_message,
-        ws_idle_timeout
-    ],
-    NonNeg = [max_body, max_ws_connections],
-    Bad =
-        [{K, maps:get(K, Cfg)} || K <- Positive, not pos_int(maps:get(K, Cfg))] ++
-            [{K, maps:get(K, Cfg)} || K <- NonNeg, not non_neg_int(maps:get(K, Cfg))],
-    case Bad of
-        [{K, V} | _] -> {error, {bad_config, K, V}};
-        [] -> check_routes(Cfg)
+valid(routes, [{P, M, _} | Rest]) when is_binary(P), is_atom(M) -> valid(routes, Rest);
+valid(middleware, [{M, _} | Rest]) when is_atom(M) -> valid(middleware, Rest);
+valid(K, V) ->
+    case ?KEYS of
+        #{K := Min} when is_integer(Min) -> is_integer(V) andalso V >= Min;
+        %% a list that ran out of valid entries
+        #{K := any} when K =:= routes; K =:= middleware -> V =:= [];
+        #{K := any} -> true;
+        _ -> unknown
     end.
-
-check_routes(Cfg = #{routes := Routes, middleware := Mws}) ->
-    ValidRoute = fun
-        ({P, M, _}) -> is_binary(P) andalso is_atom(M);
-        (_) -> false
-    end,
-    ValidMw = fun
-        ({M, _}) -> is_atom(M);
-        (_) -> false
-    end,
-    case is_list(Routes) andalso lists:all(ValidRoute, Routes) of
-        false ->
-            {error, {bad_config, routes, Routes}};
-        true ->
-            case is_list(Mws) andalso lists:all(ValidMw, Mws) of
-                false ->
-                    {error, {bad_config, middleware, Mws}};
-                true ->
-                    try httpd_router:compile(Routes) of
-                        Router -> {ok, Cfg#{router => Router}}
-                    catch
-                        _:Reason -> {error, {bad_config, routes, Reason}}
-                    end
-            end
-    end.
-
-pos_int(V) -> is_integer(V) andalso V > 0.
-non_neg_int(V) -> is_integer(V) andalso V >= 0.
 
 %% What each connection process keeps: only the keys it reads, so that the copy in every
 %% connection's heap stays small. The request-head parser's initial state is built once here.
 conn_config(Cfg) ->
-    Keys = [
-        router, middleware, max_body, header_timeout, idle_timeout, idle_report_after,
-        max_keepalive_requests, max_ws_connections, max_ws_message, ws_idle_timeout
-    ],
-    Conn = maps:from_list([{K, maps:get(K, Cfg)} || K <- Keys]),
-    Conn#{parser => httpd_parse:new(Cfg)}.
+    copy([router, middleware, max_body, header_timeout, idle_timeout, idle_report_after,
+          max_keepalive_requests, max_ws_connections, max_ws_message, ws_idle_timeout],
+         Cfg, #{parser => httpd_parse:new(Cfg)}).
+
+%% Into plus the values From has for Keys.
+copy([K | Keys], From, Into) -> copy(Keys, From, Into#{K => map_get(K, From)});
+copy([], _From, Into) -> Into.

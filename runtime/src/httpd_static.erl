@@ -18,15 +18,17 @@
 
 -export([handle/2, accepts_gzip/1, etag/1, safe_path/1]).
 
+-define(TEXT_PLAIN, [{<<"content-type">>, <<"text/plain">>}]).
+
 %% @doc httpd_handler callback.
 -spec handle(map(), map()) -> httpd_handler:result().
 handle(Req = #{method := Method}, Opts) when Method =:= <<"GET">>; Method =:= <<"HEAD">> ->
     case safe_path(rel_segments(Req, Opts)) of
         {ok, Rel} -> serve(Req, Rel, Opts);
-        error -> {reply, 400, text(), <<"bad path\n">>}
+        error -> {reply, 400, ?TEXT_PLAIN, <<"bad path\n">>}
     end;
 handle(_Req, _Opts) ->
-    {reply, 405, [{<<"allow">>, <<"GET, HEAD">>} | text()], <<"method not allowed\n">>}.
+    {reply, 405, [{<<"allow">>, <<"GET, HEAD">>} | ?TEXT_PLAIN], <<"method not allowed\n">>}.
 
 %% The file's segments below the route: the wildcard's path_info, plus the index file when the
 %% request path names a directory.
@@ -40,56 +42,50 @@ rel_segments(Req = #{path := Path}, Opts) ->
 
 %% @doc Joins path segments after refusing anything that could leave the directory.
 -spec safe_path([binary()]) -> {ok, binary()} | error.
-safe_path(Segs) ->
-    case lists:all(fun safe_segment/1, Segs) of
-        true -> {ok, join(Segs)};
-        false -> error
-    end.
+safe_path([Seg | Rest]) when Seg =/= <<>>, Seg =/= <<".">>, Seg =/= <<"..">> ->
+    case {safe_bytes(Seg), Rest} of
+        {true, []} ->
+            {ok, Seg};
+        {true, _} ->
+            case safe_path(Rest) of
+                {ok, Path} -> {ok, <<Seg/binary, "/", Path/binary>>};
+                error -> error
+            end;
+        {false, _} ->
+            error
+    end;
+safe_path(_) ->
+    error.
 
-safe_segment(<<>>) -> false;
-safe_segment(<<".">>) -> false;
-safe_segment(<<"..">>) -> false;
-safe_segment(Seg) -> safe_bytes(Seg).
-
-safe_bytes(<<>>) -> true;
-safe_bytes(<<C, _/binary>>) when C =:= $/; C =:= $\\; C =:= 0 -> false;
-safe_bytes(<<_, R/binary>>) -> safe_bytes(R).
-
-join([S]) -> S;
-join([S | R]) -> <<S/binary, "/", (join(R))/binary>>.
+safe_bytes(<<C, R/binary>>) when C =/= $/, C =/= $\\, C =/= 0 -> safe_bytes(R);
+safe_bytes(R) -> R =:= <<>>.
 
 serve(Req, Rel, Opts) ->
     App = maps:get(app, Opts),
-    Dir = maps:get(dir, Opts, <<"www">>),
-    File = <<Dir/binary, "/", Rel/binary>>,
+    File = <<(maps:get(dir, Opts, <<"www">>))/binary, "/", Rel/binary>>,
     Gz = atomvm:read_priv(App, <<File/binary, ".gz">>),
-    Type = [{<<"content-type">>, httpd_mime:type(Rel)}],
-    Cache =
+    Headers = [{<<"content-type">>, httpd_mime:type(Rel)} |
         case maps:get(cache_control, Opts, <<"max-age=60">>) of
             none -> [];
             CC -> [{<<"cache-control">>, CC}]
-        end,
-    case {Gz, accepts_gzip(Req)} of
-        {Bin, true} when is_binary(Bin) ->
-            Vary = [{<<"content-encoding">>, <<"gzip">>}, {<<"vary">>, <<"accept-encoding">>}],
-            send_file(Req, Bin, Type ++ Cache ++ Vary);
-        {Bin, false} when is_binary(Bin) ->
-            Vary = [{<<"vary">>, <<"accept-encoding">>}],
+        end],
+    %% a .gz twin exists: caches must keep both variants
+    Vary = [{<<"vary">>, <<"accept-encoding">>} || is_binary(Gz)],
+    case is_binary(Gz) andalso accepts_gzip(Req) of
+        true ->
+            send_file(Req, Gz, Headers ++ [{<<"content-encoding">>, <<"gzip">>} | Vary]);
+        false ->
             case atomvm:read_priv(App, File) of
-                Plain when is_binary(Plain) -> send_file(Req, Plain, Type ++ Cache ++ Vary);
-                _ -> {reply, 406, text(), <<"only a gzip-encoded version exists\n">>}
-            end;
-        {_, _} ->
-            case atomvm:read_priv(App, File) of
-                Plain when is_binary(Plain) -> send_file(Req, Plain, Type ++ Cache);
-                _ -> {reply, 404, text(), <<"not found\n">>}
+                Plain when is_binary(Plain) -> send_file(Req, Plain, Headers ++ Vary);
+                _ when Vary =/= [] -> {reply, 406, ?TEXT_PLAIN, <<"only a gzip-encoded version exists\n">>};
+                _ -> {reply, 404, ?TEXT_PLAIN, <<"not found\n">>}
             end
     end.
 
 send_file(Req, Bin, Headers) ->
     ETag = etag(Bin),
     Hs = [{<<"etag">>, ETag} | Headers],
-    case if_none_match(httpd_handler:header(<<"if-none-match">>, Req), ETag) of
+    case etag_matches(split(<<"if-none-match">>, <<",">>, Req), ETag) of
         true -> {reply, 304, Hs, <<>>};
         false -> {reply, 200, Hs, Bin}
     end.
@@ -102,28 +98,24 @@ etag(Bin) ->
     <<"\"", Crc/binary, "-", Size/binary, "\"">>.
 
 %% If-None-Match uses the weak comparison (RFC 9110 section 13.1.2): W/ prefixes are ignored.
-if_none_match(undefined, _ETag) ->
-    false;
-if_none_match(Value, ETag) ->
-    lists:any(
-        fun(Tag) ->
-            T = httpd_parse:trim(Tag),
-            T =:= <<"*">> orelse T =:= ETag orelse T =:= <<"W/", ETag/binary>>
-        end,
-        binary:split(Value, <<",">>, [global])
-    ).
+etag_matches([Tag | Rest], ETag) ->
+    T = httpd_parse:trim(Tag),
+    T =:= <<"*">> orelse T =:= ETag orelse T =:= <<"W/", ETag/binary>> orelse etag_matches(Rest, ETag);
+etag_matches([], _ETag) ->
+    false.
+
+%% A request header's list items (one empty item when the header is absent).
+split(Name, Sep, Req) ->
+    binary:split(httpd_handler:header(Name, Req, <<>>), Sep, [global]).
 
 %% @doc Whether the request's Accept-Encoding admits gzip: `gzip' or `*' listed with a q-value
 %% above zero (RFC 9110 section 12.5.3); an explicit `gzip' entry wins over `*'.
 -spec accepts_gzip(map()) -> boolean().
 accepts_gzip(Req) ->
-    case httpd_handler:header(<<"accept-encoding">>, Req) of
-        undefined -> false;
-        Value -> gzip_q(binary:split(Value, <<",">>, [global]), undefined)
-    end.
+    gzip_q(split(<<"accept-encoding">>, <<",">>, Req), false).
 
 gzip_q([], Star) ->
-    Star =:= true;
+    Star;
 gzip_q([Item | Rest], Star) ->
     [Name | Params] = binary:split(Item, <<";">>, [global]),
     case httpd_parse:lower(httpd_parse:trim(Name)) of
@@ -133,22 +125,14 @@ gzip_q([Item | Rest], Star) ->
         _ -> gzip_q(Rest, Star)
     end.
 
+%% qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) (RFC 9110 section 12.4.2): zero is
+%% "0" with only zeros after the point.
 q_positive([]) ->
     true;
 q_positive([P | Rest]) ->
     case httpd_parse:lower(httpd_parse:trim(P)) of
-        <<"q=", Q/binary>> -> not zero_q(Q);
+        <<"q=0">> -> false;
+        <<"q=0.", Ds/binary>> -> Ds =/= binary:copy(<<"0">>, byte_size(Ds));
+        <<"q=", _/binary>> -> true;
         _ -> q_positive(Rest)
     end.
-
-%% qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) (RFC 9110 section 12.4.2)
-zero_q(<<"0">>) -> true;
-zero_q(<<"0.", Ds/binary>>) -> all_zero(Ds);
-zero_q(_) -> false.
-
-all_zero(<<>>) -> true;
-all_zero(<<$0, R/binary>>) -> all_zero(R);
-all_zero(_) -> false.
-
-
-text() -> [{<<"content-type">>, <<"text/plain">>}].

@@ -58,6 +58,22 @@ content_length_over_max_body_is_413_before_the_handler_runs_test() ->
         expect_error(Port, <<"POST /body HTTP/1.1\r\nhost: t\r\ncontent-length: 5000\r\n\r\n">>, 413)
     end).
 
+%% The client sends an oversized body without waiting (no Expect: 100-continue), in pieces that keep
+%% coming after the server has answered 413: the server reads and drops them rather than closing at
+%% once, so every send succeeds and the 413 is still there to read (closing on unread bytes resets the
+%% connection, which fails the client's next send and can destroy the reply in flight).
+oversized_body_still_being_sent_gets_its_413_test() ->
+    with_server(fun(Port) ->
+        Piece = binary:copy(<<"x">>, 8192),
+        N = 40,
+        S = connect(Port),
+        ok = send(S, [<<"POST /body HTTP/1.1\r\nhost: t\r\ncontent-length: ">>,
+                      integer_to_binary(N * byte_size(Piece)), <<"\r\n\r\n">>]),
+        Sent = [begin timer:sleep(5), send(S, Piece) end || _ <- lists:seq(1, N)],
+        ?assertEqual(lists:duplicate(N, ok), Sent),
+        ?assertMatch(#{status := 413}, response(S))
+    end).
+
 chunked_body_growing_past_max_body_is_413_test() ->
     with_server(fun(Port) ->
         Chunk = [<<"1f4\r\n">>, binary:copy(<<"z">>, 500), <<"\r\n">>],

@@ -10,6 +10,7 @@ use crate::compiler::{CompileResult, Compiler, CompilerError, RemoteCall};
 use crate::diagnostic::{Diagnostic, DiagnosticSource, Severity};
 use crate::packbeam::{self, Section, FLAG_BEAM, FLAG_DATA, FLAG_START};
 use crate::project::Project;
+use crate::reach;
 use crate::runtime_lib;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -52,6 +53,8 @@ pub struct Bundle {
     pub modules: Vec<String>,
     /// The biggest sections (name, bytes), biggest first.
     pub largest: Vec<(String, u64)>,
+    /// Runtime library modules left out because the app does not reach them (sorted).
+    pub runtime_unused: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -434,6 +437,45 @@ impl Engine {
             }
         }
 
+        // Only the runtime modules the app (or an extra library) reaches ship (see `reach`).
+        let runtime = if p.all_runtime_modules {
+            runtime
+        } else {
+            let roots: Vec<beam::Beam> = project_modules
+                .iter()
+                .map(|m| m.beam.as_slice())
+                .chain(
+                    extra_sections
+                        .iter()
+                        .filter(|s| s.is_beam())
+                        .map(|s| s.data.as_slice()),
+                )
+                .filter_map(|b| beam::parse(b).ok())
+                .collect();
+            let parsed: Vec<(&DeviceModule, beam::Beam)> = runtime
+                .iter()
+                .filter_map(|m| Some((*m, beam::parse(&m.beam).ok()?)))
+                .collect();
+            let pairs: Vec<(&str, &beam::Beam)> =
+                parsed.iter().map(|(m, b)| (m.name.as_str(), b)).collect();
+            let used = reach::reachable(&roots.iter().collect::<Vec<_>>(), &pairs);
+            runtime
+                .into_iter()
+                .filter(|m| used.contains(&m.name))
+                .collect()
+        };
+        let mut runtime_unused: Vec<String> = if p.bundle_runtime {
+            self.runtime
+                .iter()
+                .filter(|m| !own.contains(m.name.as_str()))
+                .filter(|m| !runtime.iter().any(|r| r.name == m.name))
+                .map(|m| m.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        runtime_unused.sort();
+
         // AtomVM compatibility over everything that ships.
         let mut checked: Vec<(String, Vec<Mfa>)> = project_modules
             .iter()
@@ -449,6 +491,9 @@ impl Engine {
                 }
             }
         }
+        // A left-out runtime module is named only on paths the app never takes (`reach`'s soft
+        // edges): not a missing function.
+        extra_names.extend(runtime_unused.iter().cloned());
         let misses = compat::check_with(ApiTable::atomvm(), &checked, &extra_names, self.platform);
         let mut compat_errors = false;
         for miss in misses {
@@ -576,6 +621,7 @@ impl Engine {
                 .map(|s| s.name.trim_end_matches(".beam").to_string())
                 .collect(),
             largest,
+            runtime_unused,
         }))
     }
 }

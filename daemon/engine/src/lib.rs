@@ -11,5 +11,6 @@ pub mod diagnostic;
 pub mod host;
 pub mod packbeam;
 pub mod project;
+pub mod reach;
 pub mod routes;
 pub mod runtime_lib;

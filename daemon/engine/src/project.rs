@@ -45,6 +45,8 @@ pub struct Project {
     pub bundle_runtime: bool,
     /// Drop `Line` chunks from device beams (smaller, but stack traces lose lines).
     pub strip_lines: bool,
+    /// Bundle every runtime module, not only those the app reaches (`runtime_modules = "all"`).
+    pub all_runtime_modules: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,7 @@ struct AvmdToml {
     extra_avms: Vec<String>,
     bundle_runtime: Option<bool>,
     strip_lines: Option<bool>,
+    runtime_modules: Option<String>,
 }
 
 impl Project {
@@ -117,6 +120,7 @@ impl Project {
             kind,
             bundle_runtime: true,
             strip_lines: false,
+            all_runtime_modules: false,
         }
     }
 
@@ -150,6 +154,15 @@ impl Project {
         p.extra_avms = t.extra_avms.iter().map(|a| root.join(a)).collect();
         p.bundle_runtime = t.bundle_runtime.unwrap_or(true);
         p.strip_lines = t.strip_lines.unwrap_or(false);
+        p.all_runtime_modules = match t.runtime_modules.as_deref() {
+            None | Some("used") => false,
+            Some("all") => true,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "runtime_modules = {other:?}: expected \"used\" (the default) or \"all\""
+                )))
+            }
+        };
         Ok(p)
     }
 

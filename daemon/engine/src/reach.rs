@@ -1,0 +1,188 @@
+//! Which runtime library modules an app reaches, so a bundle carries only those (flash is the
+//! device's scarcest resource; an HTTP-only app does not need the WebSocket codec).
+//!
+//! A module reaches another when it names it: as an atom in its atom table (remote calls, module
+//! atoms in code) or as an atom inside its literal table (route lists such as
+//! `[{<<"/">>, httpd_static, Opts}]` are literals, and their atoms live there, not in `AtU8`). The
+//! rule is conservative: a module named anywhere is kept, even if never called. It cannot see a
+//! module name built at run time (`binary_to_atom`); `runtime_modules = "all"` ships everything.
+//! Pure: beams in, names out.
+
+use std::collections::{BTreeSet, HashSet};
+
+use crate::beam::Beam;
+
+/// Edges that do not count, and what brings the target in instead. `httpd_conn` names
+/// `httpd_ws_conn` only to hand over a connection that a WebSocket route upgraded; an app upgrades
+/// only through `httpd_ws_handler` or a handler returning `{upgrade, websocket, ...}`.
+const SOFT_EDGES: &[(&str, &str, &[&str])] = &[(
+    "httpd_conn",
+    "httpd_ws_conn",
+    &["httpd_ws_handler", "websocket"],
+)];
+
+/// The names among `candidates` that `beam` mentions as atoms (atom table or literals).
+pub fn mentions<'a>(beam: &Beam, candidates: &[&'a str]) -> HashSet<&'a str> {
+    let atoms: HashSet<&str> = beam.atoms.iter().map(String::as_str).collect();
+    // A device beam has LitU; a beam straight from the compiler has it compressed in LitT.
+    let inflated;
+    let literals = match (beam.chunk(b"LitU"), beam.chunk(b"LitT")) {
+        (Some(c), _) => c.data.as_slice(),
+        (None, Some(c)) => {
+            inflated = crate::beam::inflate_literals(&c.data).unwrap_or_default();
+            inflated.as_slice()
+        }
+        (None, None) => &[],
+    };
+    candidates
+        .iter()
+        .copied()
+        .filter(|name| atoms.contains(name) || literal_atom(literals, name))
+        .collect()
+}
+
+/// Whether the external term format bytes `lits` hold the atom `name` (as `SMALL_ATOM_UTF8_EXT`,
+/// `ATOM_UTF8_EXT` or `ATOM_EXT`). A byte-pattern search: a binary that happens to hold the same
+/// bytes makes it keep a module it did not need, never drop one it needs.
+fn literal_atom(lits: &[u8], name: &str) -> bool {
+    let n = name.as_bytes();
+    let Ok(len) = u8::try_from(n.len()) else {
+        return false;
+    };
+    let patterns = [
+        [&[119u8, len][..], n].concat(),
+        [&[118u8, 0, len][..], n].concat(),
+        [&[100u8, 0, len][..], n].concat(),
+    ];
+    patterns
+        .iter()
+        .any(|p| lits.windows(p.len()).any(|w| w == p.as_slice()))
+}
+
+/// The runtime modules the app reaches, directly or through other runtime modules.
+/// `app` holds the app's own beams; `runtime` the library's (name, beam) pairs.
+pub fn reachable(app: &[&Beam], runtime: &[(&str, &Beam)]) -> BTreeSet<String> {
+    let mut walk = Walk {
+        names: runtime.iter().map(|(n, _)| *n).collect(),
+        triggers: SOFT_EDGES
+            .iter()
+            .flat_map(|(_, _, t)| t.iter().copied())
+            .collect(),
+        kept: BTreeSet::new(),
+        queue: Vec::new(),
+        triggered: HashSet::new(),
+    };
+    for beam in app {
+        walk.visit(beam, None);
+    }
+    loop {
+        while let Some(name) = walk.queue.pop() {
+            if let Some((_, beam)) = runtime.iter().find(|(n, _)| n == &name) {
+                walk.visit(beam, Some(&name));
+            }
+        }
+        // A soft edge counts once its source is kept and one of its triggers was seen.
+        let mut more = false;
+        for (from, to, triggers) in SOFT_EDGES {
+            if walk.kept.contains(*from)
+                && !walk.kept.contains(*to)
+                && triggers.iter().any(|t| walk.triggered.contains(t))
+            {
+                walk.keep(to);
+                more = true;
+            }
+        }
+        if !more {
+            return walk.kept;
+        }
+    }
+}
+
+struct Walk<'a> {
+    names: Vec<&'a str>,
+    triggers: Vec<&'static str>,
+    kept: BTreeSet<String>,
+    queue: Vec<String>,
+    triggered: HashSet<&'static str>,
+}
+
+impl Walk<'_> {
+    fn keep(&mut self, name: &str) {
+        if self.kept.insert(name.to_string()) {
+            self.queue.push(name.to_string());
+        }
+    }
+
+    fn visit(&mut self, beam: &Beam, from: Option<&str>) {
+        // A soft edge's source names its own triggers (httpd_conn matches `{upgrade, websocket, ..}`):
+        // only other modules count.
+        if !SOFT_EDGES.iter().any(|(f, _, _)| Some(*f) == from) {
+            self.triggered.extend(mentions(beam, &self.triggers));
+        }
+        for name in mentions(beam, &self.names) {
+            let soft = SOFT_EDGES
+                .iter()
+                .any(|(f, to, _)| Some(*f) == from && *to == name);
+            if !soft {
+                self.keep(name);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::beam;
+    use crate::runtime_lib;
+
+    fn runtime() -> Vec<(&'static str, Beam)> {
+        runtime_lib::device_modules()
+            .iter()
+            .map(|(n, b)| (*n, beam::parse(b).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn literal_atoms_are_found_in_every_encoding() {
+        assert!(literal_atom(&[131, 119, 3, b'a', b'b', b'c'], "abc"));
+        assert!(literal_atom(&[118, 0, 3, b'a', b'b', b'c'], "abc"));
+        assert!(literal_atom(&[100, 0, 3, b'a', b'b', b'c'], "abc"));
+        assert!(!literal_atom(&[119, 2, b'a', b'b', b'c'], "abc"));
+        assert!(!literal_atom(&[119, 3, b'a', b'b'], "abc"));
+    }
+
+    #[test]
+    fn the_runtime_reaches_itself_and_websocket_only_through_its_triggers() {
+        let rt = runtime();
+        let pairs: Vec<(&str, &Beam)> = rt.iter().map(|(n, b)| (*n, b)).collect();
+        let by_name = |n: &str| &rt.iter().find(|(m, _)| *m == n).unwrap().1;
+        // An app that names httpd_server only: the HTTP core, no WebSocket, no middleware.
+        let http = reachable(&[by_name("httpd_server")], &pairs);
+        for m in [
+            "httpd_server",
+            "httpd_conn",
+            "httpd_parse",
+            "gen_tcp_server",
+            "httpd_router",
+        ] {
+            assert!(http.contains(m), "{m} in {http:?}");
+        }
+        for m in [
+            "httpd_ws_conn",
+            "httpd_ws_frame",
+            "httpd_mw_cors",
+            "httpd_static",
+        ] {
+            assert!(!http.contains(m), "{m} not in {http:?}");
+        }
+        // Naming httpd_ws_handler brings the WebSocket connection and codec in.
+        let ws = reachable(
+            &[by_name("httpd_server"), by_name("httpd_ws_handler")],
+            &pairs,
+        );
+        for m in ["httpd_ws_conn", "httpd_ws_frame", "httpd_ws_handler"] {
+            assert!(ws.contains(m), "{m} in {ws:?}");
+        }
+    }
+}
