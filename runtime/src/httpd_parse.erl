@@ -159,8 +159,9 @@ request_line(Line) ->
             V = version(Version),
             Known orelse ?FAIL(501, <<"method not implemented">>),
             %% (an empty target is refused by target/2)
-            all_vchar(Target) orelse ?FAIL(400, <<"bad request target">>),
-            {Method, Target, V};
+            Shape = shape(Target, 0, none, false),
+            Shape =/= error orelse ?FAIL(400, <<"bad request target">>),
+            {Method, {Target, Shape}, V};
         _ ->
             ?FAIL(400, <<"malformed request line">>)
     end.
@@ -172,10 +173,17 @@ version(<<"HTTP/", A, ".", B>>) when A >= $0, A =< $9, B >= $0, B =< $9 ->
 version(_) ->
     ?FAIL(400, <<"bad HTTP version">>).
 
-%% request-target: visible ASCII only, no '#' (RFC 9112 section 3.2; fragments are never sent).
-all_vchar(<<>>) -> true;
-all_vchar(<<C, R/binary>>) when C > 16#20, C < 16#7F, C =/= $# -> all_vchar(R);
-all_vchar(_) -> false.
+%% request-target: visible ASCII only, no '#' (RFC 9112 section 3.2; fragments are never sent). The same
+%% pass notes where the query starts and whether the path holds a '%', so the common target needs no
+%% further scan: `{QueryPos | none, HasPercent}', or `error'.
+shape(<<C, R/binary>>, I, Q, Pct) when C > 16#20, C < 16#7F, C =/= $# ->
+    if
+        Q =/= none -> shape(R, I + 1, Q, Pct);
+        C =:= $? -> shape(R, I + 1, I, Pct);
+        true -> shape(R, I + 1, Q, Pct orelse C =:= $%)
+    end;
+shape(<<>>, _I, Q, Pct) -> {Q, Pct};
+shape(_, _I, _Q, _Pct) -> error.
 
 %% field-line = field-name ":" OWS field-value OWS (RFC 9112 section 5)
 field(<<C, _/binary>>) when C =:= $\s; C =:= $\t ->
@@ -258,9 +266,9 @@ trim_right(B) ->
     end.
 
 %% The empty line ending the header section has been read: interpret the head.
-finish(Rest, #p{line = {Method, Target, Version}, hdrs = RevHdrs, max_body = Max}) ->
+finish(Rest, #p{line = {Method, {Target, Shape}, Version}, hdrs = RevHdrs, max_body = Max}) ->
     Headers = lists:reverse(RevHdrs),
-    {Raw, Path, Qs} = target(Method, Target),
+    {Raw, Path, Qs} = target(Method, Target, Shape),
     %% framing and connection semantics (RFC 9112 sections 6, 9.3; RFC 9110 10.1.1)
     Fields = scan(Headers, #{}),
     V11 = Version =:= {1, 1},
@@ -288,11 +296,11 @@ finish(Rest, #p{line = {Method, Target, Version}, hdrs = RevHdrs, max_body = Max
 
 %% origin-form, absolute-form and asterisk-form (RFC 9112 section 3.2). Returns the target in origin-form
 %% (raw), the decoded path and the raw query.
-target(_Method, <<"/", _/binary>> = T) ->
-    path_qs(T);
-target(<<"OPTIONS">>, <<"*">> = T) ->
+target(_Method, <<"/", _/binary>> = T, Shape) ->
+    path_qs(T, Shape);
+target(<<"OPTIONS">>, <<"*">> = T, _Shape) ->
     {T, T, <<>>};
-target(_Method, T) ->
+target(_Method, T, _Shape) ->
     %% absolute-form: a server MUST accept it (RFC 9112 section 3.2.2); the authority (up to the first
     %% `/' or `?', not empty) is not used for routing
     case binary:split(T, <<"://">>) of
@@ -300,9 +308,9 @@ target(_Method, T) ->
             case after_authority(R) of
                 %% an empty authority
                 R -> ?FAIL(400, <<"bad request target">>);
-                <<"/", _/binary>> = PathQs -> path_qs(PathQs);
+                <<"/", _/binary>> = PathQs -> path_qs(PathQs, rescan);
                 %% nothing or only a query after the authority
-                Qs -> path_qs(<<"/", Qs/binary>>)
+                Qs -> path_qs(<<"/", Qs/binary>>, rescan)
             end;
         _ ->
             ?FAIL(400, <<"bad request target">>)
@@ -312,12 +320,18 @@ after_authority(<<C, _/binary>> = B) when C =:= $/; C =:= $? -> B;
 after_authority(<<_, R/binary>>) -> after_authority(R);
 after_authority(<<>>) -> <<>>.
 
-path_qs(T) ->
+%% Without a '%' in the path the raw path is the path (and has no NUL: shape/4 refused control bytes).
+path_qs(T, {none, false}) ->
+    {T, T, <<>>};
+path_qs(T, {Q, false}) ->
+    <<Raw:Q/binary, "?", Qs/binary>> = T,
+    {T, Raw, Qs};
+path_qs(T, _Shape) ->
     [RawPath | Q] = binary:split(T, <<"?">>),
     Qs = case Q of [] -> <<>>; [Q1] -> Q1 end,
     case percent_decode(RawPath) of
         {ok, Path} ->
-            %% the raw path has no NUL (it passed all_vchar/1), a decoded one may
+            %% the raw path has no NUL (it passed shape/4), a decoded one may
             binary:match(Path, <<0>>) =:= nomatch orelse ?FAIL(400, <<"NUL in path">>),
             {T, Path, Qs};
         error ->
@@ -485,6 +499,8 @@ hexval(_) -> error.
 %% `+' is a space, `%XX' is decoded; a part whose percent-encoding is invalid is kept raw. Empty pairs are
 %% skipped; a key without `=' has the value `<<>>'.
 -spec decode_query(binary()) -> [{binary(), binary()}].
+decode_query(<<>>) ->
+    [];
 decode_query(Qs) ->
     [
         case binary:split(P, <<"=">>) of
