@@ -25,21 +25,20 @@ pub struct Route {
     pub column: u32,
 }
 
-/// Removes `%` comments (outside string literals) so commented-out routes are not listed.
-fn strip_comments(src: &str) -> String {
+/// Removes line comments starting at `marker` outside string literals, so commented-out routes are
+/// not listed: `%` in Erlang (`$%` is a character literal), `#` in Elixir (`?#` is one).
+fn strip_comments(src: &str, marker: char, char_prefix: char) -> String {
     let mut out = String::with_capacity(src.len());
     for line in src.lines() {
         let mut in_str = false;
         let mut prev = '\0';
         let mut cut = line.len();
         for (i, c) in line.char_indices() {
-            match c {
-                '"' if prev != '\\' && prev != '$' => in_str = !in_str,
-                '%' if !in_str && prev != '$' => {
-                    cut = i;
-                    break;
-                }
-                _ => {}
+            if c == '"' && prev != '\\' && prev != char_prefix {
+                in_str = !in_str;
+            } else if c == marker && !in_str && prev != char_prefix {
+                cut = i;
+                break;
             }
             prev = c;
         }
@@ -47,6 +46,13 @@ fn strip_comments(src: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// 1-based line and column (in characters) of byte offset `at` in `text`.
+fn position(text: &str, at: usize) -> (u32, u32) {
+    let line = text[..at].matches('\n').count() as u32 + 1;
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (line, text[line_start..at].chars().count() as u32 + 1)
 }
 
 fn is_atom_char(c: char) -> bool {
@@ -101,7 +107,7 @@ fn binaries_in(s: &str) -> Vec<String> {
 
 /// Scans Erlang source for route tuples. Paths must start with `/`; the handler must be an atom.
 pub fn scan(source: &str) -> Vec<Route> {
-    let text = strip_comments(source);
+    let text = strip_comments(source, '%', '$');
     let mut routes = Vec::new();
     let mut from = 0;
     while let Some(rel) = text[from..].find("{<<\"/") {
@@ -150,9 +156,7 @@ pub fn scan(source: &str) -> Vec<Route> {
         } else if !rest.starts_with('}') {
             continue;
         }
-        let line = text[..start].matches('\n').count() as u32 + 1;
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..start].chars().count() as u32 + 1;
+        let (line, column) = position(&text, start);
         routes.push(Route {
             path: path.to_string(),
             handler: handler.to_string(),
@@ -163,30 +167,6 @@ pub fn scan(source: &str) -> Vec<Route> {
         });
     }
     routes
-}
-
-/// Removes Elixir `#` comments (outside string literals; `#{` inside a string is interpolation).
-fn strip_elixir_comments(src: &str) -> String {
-    let mut out = String::with_capacity(src.len());
-    for line in src.lines() {
-        let mut in_str = false;
-        let mut prev = '\0';
-        let mut cut = line.len();
-        for (i, c) in line.char_indices() {
-            match c {
-                '"' if prev != '\\' && prev != '?' => in_str = !in_str,
-                '#' if !in_str && prev != '?' => {
-                    cut = i;
-                    break;
-                }
-                _ => {}
-            }
-            prev = c;
-        }
-        out.push_str(&line[..cut]);
-        out.push('\n');
-    }
-    out
 }
 
 /// Reads an Elixir module name at the start of `s` (after whitespace): `:atom` (an Erlang module)
@@ -219,7 +199,7 @@ fn strings_in(s: &str) -> Vec<String> {
 /// `:httpd_server.start/1` takes from Elixir; `opts` may be a map literal `%{handler: Mod, methods:
 /// [...]}` or an update of a map held in a variable (`%{static | methods: [...]}`).
 pub fn scan_elixir(source: &str) -> Vec<Route> {
-    let text = strip_elixir_comments(source);
+    let text = strip_comments(source, '#', '?');
     let mut routes = Vec::new();
     let mut from = 0;
     while let Some(rel) = text[from..].find("{\"/") {
@@ -256,9 +236,7 @@ pub fn scan_elixir(source: &str) -> Vec<Route> {
         } else if !rest.starts_with('}') {
             continue;
         }
-        let line = text[..start].matches('\n').count() as u32 + 1;
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..start].chars().count() as u32 + 1;
+        let (line, column) = position(&text, start);
         routes.push(Route {
             path: path.to_string(),
             handler,
