@@ -44,13 +44,17 @@ compile_segment(S, R) when S =:= <<"*">>; S =:= <<":">> -> erlang:error({bad_rou
 compile_segment(Lit, _R) -> Lit.
 
 methods(#{methods := Ms}, R) ->
-    is_list(Ms) andalso lists:all(fun erlang:is_binary/1, Ms) orelse erlang:error({bad_route, R}),
+    binaries(Ms) orelse erlang:error({bad_route, R}),
     case lists:member(<<"GET">>, Ms) andalso not lists:member(<<"HEAD">>, Ms) of
         true -> Ms ++ [<<"HEAD">>];
         false -> Ms
     end;
 methods(_Opts, _R) ->
     any.
+
+%% A proper list of binaries (plain recursion: no fun literal in the module).
+binaries([B | T]) when is_binary(B) -> binaries(T);
+binaries(L) -> L =:= [].
 
 segments(Path) ->
     [S || S <- binary:split(Path, <<"/">>, [global]), S =/= <<>>].
