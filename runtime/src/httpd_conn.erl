@@ -28,9 +28,9 @@
 %% Lingering close: how long and how much to read before closing after an error, so the client sees
 %% the response instead of a TCP reset caused by its unread request bytes.
 %% linger_close/1 bounds: an idle gap, bytes read and dropped, total time.
--define(LINGER_MS, 100).
+-define(LINGER_MS, 500).
 -define(LINGER_BYTES, 4194304).
--define(LINGER_TOTAL_MS, 2000).
+-define(LINGER_TOTAL_MS, 5000).
 
 -type req() :: map().
 
