@@ -109,6 +109,8 @@ pub struct Engine {
     platform: Platform,
     /// The runtime library, stripped once.
     runtime: Vec<DeviceModule>,
+    /// What each runtime module names (`reach`), read once: parallel to `runtime`.
+    runtime_names: Vec<reach::Names>,
     /// Entries in the on-disk cache as last saved or loaded.
     saved_entries: usize,
 }
@@ -125,7 +127,7 @@ impl Engine {
         let strip = StripOptions {
             strip_lines: project.strip_lines,
         };
-        let runtime = runtime_lib::device_modules()
+        let runtime: Vec<DeviceModule> = runtime_lib::device_modules()
             .iter()
             .filter_map(|(name, bytes)| {
                 let beam = beam::strip_for_device(bytes, &strip).ok()?;
@@ -139,6 +141,15 @@ impl Engine {
                 })
             })
             .collect();
+        let all: Vec<&str> = runtime.iter().map(|m| m.name.as_str()).collect();
+        let runtime_names = runtime
+            .iter()
+            .map(|m| {
+                beam::parse(&m.beam)
+                    .map(|b| reach::Names::of(&b, &all))
+                    .unwrap_or_default()
+            })
+            .collect();
         let cache = disk_cache::load(&project.build_dir(), project.strip_lines);
         Ok(Engine {
             saved_entries: cache.len(),
@@ -147,6 +158,7 @@ impl Engine {
             cache,
             platform,
             runtime,
+            runtime_names,
         })
     }
 
@@ -441,7 +453,8 @@ impl Engine {
         let runtime = if p.all_runtime_modules {
             runtime
         } else {
-            let roots: Vec<beam::Beam> = project_modules
+            let names: Vec<&str> = self.runtime.iter().map(|m| m.name.as_str()).collect();
+            let roots: Vec<reach::Names> = project_modules
                 .iter()
                 .map(|m| m.beam.as_slice())
                 .chain(
@@ -451,14 +464,11 @@ impl Engine {
                         .map(|s| s.data.as_slice()),
                 )
                 .filter_map(|b| beam::parse(b).ok())
+                .map(|b| reach::Names::of(&b, &names))
                 .collect();
-            let parsed: Vec<(&DeviceModule, beam::Beam)> = runtime
-                .iter()
-                .filter_map(|m| Some((*m, beam::parse(&m.beam).ok()?)))
-                .collect();
-            let pairs: Vec<(&str, &beam::Beam)> =
-                parsed.iter().map(|(m, b)| (m.name.as_str(), b)).collect();
-            let used = reach::reachable(&roots.iter().collect::<Vec<_>>(), &pairs);
+            let graph: Vec<(&str, &reach::Names)> =
+                names.iter().copied().zip(&self.runtime_names).collect();
+            let used = reach::reachable(&roots, &graph);
             runtime
                 .into_iter()
                 .filter(|m| used.contains(&m.name))

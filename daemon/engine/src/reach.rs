@@ -22,7 +22,7 @@ const SOFT_EDGES: &[(&str, &str, &[&str])] = &[(
 )];
 
 /// The names among `candidates` that `beam` mentions as atoms (atom table or literals).
-pub fn mentions<'a>(beam: &Beam, candidates: &[&'a str]) -> HashSet<&'a str> {
+fn mentions<'a>(beam: &Beam, candidates: &[&'a str]) -> HashSet<&'a str> {
     let atoms: HashSet<&str> = beam.atoms.iter().map(String::as_str).collect();
     // A device beam has LitU; a beam straight from the compiler has it compressed in LitT.
     let inflated;
@@ -59,70 +59,86 @@ fn literal_atom(lits: &[u8], name: &str) -> bool {
         .any(|p| lits.windows(p.len()).any(|w| w == p.as_slice()))
 }
 
-/// The runtime modules the app reaches, directly or through other runtime modules.
-/// `app` holds the app's own beams; `runtime` the library's (name, beam) pairs.
-pub fn reachable(app: &[&Beam], runtime: &[(&str, &Beam)]) -> BTreeSet<String> {
-    let mut walk = Walk {
-        names: runtime.iter().map(|(n, _)| *n).collect(),
-        triggers: SOFT_EDGES
+/// What one module names that matters here: runtime modules, and the soft edges' triggers.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    modules: Vec<String>,
+    triggers: Vec<&'static str>,
+}
+
+impl Names {
+    /// Reads `beam`'s atoms and literals for the names in `runtime` and the triggers.
+    pub fn of(beam: &Beam, runtime: &[&str]) -> Names {
+        let triggers: Vec<&'static str> = SOFT_EDGES
             .iter()
             .flat_map(|(_, _, t)| t.iter().copied())
-            .collect(),
-        kept: BTreeSet::new(),
-        queue: Vec::new(),
-        triggered: HashSet::new(),
-    };
-    for beam in app {
-        walk.visit(beam, None);
-    }
-    loop {
-        while let Some(name) = walk.queue.pop() {
-            if let Some((_, beam)) = runtime.iter().find(|(n, _)| n == &name) {
-                walk.visit(beam, Some(&name));
-            }
-        }
-        // A soft edge counts once its source is kept and one of its triggers was seen.
-        let mut more = false;
-        for (from, to, triggers) in SOFT_EDGES {
-            if walk.kept.contains(*from)
-                && !walk.kept.contains(*to)
-                && triggers.iter().any(|t| walk.triggered.contains(t))
-            {
-                walk.keep(to);
-                more = true;
-            }
-        }
-        if !more {
-            return walk.kept;
+            .collect();
+        Names {
+            modules: mentions(beam, runtime)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            triggers: mentions(beam, &triggers).into_iter().collect(),
         }
     }
 }
 
-struct Walk<'a> {
-    names: Vec<&'a str>,
-    triggers: Vec<&'static str>,
+/// The runtime modules the app reaches, directly or through other runtime modules. `app` holds
+/// what the app's own modules name; `runtime` what each runtime module names (computed once).
+pub fn reachable(app: &[Names], runtime: &[(&str, &Names)]) -> BTreeSet<String> {
+    let mut walk = Walk::default();
+    for names in app {
+        walk.visit(names, None);
+    }
+    loop {
+        while let Some(name) = walk.queue.pop() {
+            if let Some((_, names)) = runtime.iter().find(|(n, _)| *n == name) {
+                walk.visit(names, Some(&name));
+            }
+        }
+        // A soft edge counts once its source is kept and one of its triggers was seen.
+        let due: Vec<&str> = SOFT_EDGES
+            .iter()
+            .filter(|(from, to, triggers)| {
+                walk.kept.contains(*from)
+                    && !walk.kept.contains(*to)
+                    && triggers.iter().any(|t| walk.triggered.contains(t))
+            })
+            .map(|(_, to, _)| *to)
+            .collect();
+        if due.is_empty() {
+            return walk.kept;
+        }
+        for to in due {
+            walk.keep(to);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Walk {
     kept: BTreeSet<String>,
     queue: Vec<String>,
     triggered: HashSet<&'static str>,
 }
 
-impl Walk<'_> {
+impl Walk {
     fn keep(&mut self, name: &str) {
         if self.kept.insert(name.to_string()) {
             self.queue.push(name.to_string());
         }
     }
 
-    fn visit(&mut self, beam: &Beam, from: Option<&str>) {
+    fn visit(&mut self, names: &Names, from: Option<&str>) {
         // A soft edge's source names its own triggers (httpd_conn matches `{upgrade, websocket, ..}`):
         // only other modules count.
         if !SOFT_EDGES.iter().any(|(f, _, _)| Some(*f) == from) {
-            self.triggered.extend(mentions(beam, &self.triggers));
+            self.triggered.extend(names.triggers.iter().copied());
         }
-        for name in mentions(beam, &self.names) {
+        for name in &names.modules {
             let soft = SOFT_EDGES
                 .iter()
-                .any(|(f, to, _)| Some(*f) == from && *to == name);
+                .any(|(f, to, _)| Some(*f) == from && to == name);
             if !soft {
                 self.keep(name);
             }
@@ -155,8 +171,10 @@ mod tests {
     #[test]
     fn the_runtime_reaches_itself_and_websocket_only_through_its_triggers() {
         let rt = runtime();
-        let pairs: Vec<(&str, &Beam)> = rt.iter().map(|(n, b)| (*n, b)).collect();
-        let by_name = |n: &str| &rt.iter().find(|(m, _)| *m == n).unwrap().1;
+        let all: Vec<&str> = rt.iter().map(|(n, _)| *n).collect();
+        let names: Vec<(&str, Names)> = rt.iter().map(|(n, b)| (*n, Names::of(b, &all))).collect();
+        let pairs: Vec<(&str, &Names)> = names.iter().map(|(n, x)| (*n, x)).collect();
+        let by_name = |n: &str| names.iter().find(|(m, _)| *m == n).unwrap().1.clone();
         // An app that names httpd_server only: the HTTP core, no WebSocket, no middleware.
         let http = reachable(&[by_name("httpd_server")], &pairs);
         for m in [
