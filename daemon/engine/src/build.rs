@@ -449,9 +449,11 @@ impl Engine {
             }
         }
 
-        // Only the runtime modules the app (or an extra library) reaches ship (see `reach`).
-        let runtime = if p.all_runtime_modules {
-            runtime
+        // Only the runtime modules the app (or an extra library) reaches ship (see `reach`); the
+        // others are reported as left out.
+        let (runtime, runtime_unused): (Vec<&DeviceModule>, Vec<String>) = if p.all_runtime_modules
+        {
+            (runtime, Vec::new())
         } else {
             let names: Vec<&str> = self.runtime.iter().map(|m| m.name.as_str()).collect();
             let roots: Vec<reach::Names> = project_modules
@@ -469,22 +471,12 @@ impl Engine {
             let graph: Vec<(&str, &reach::Names)> =
                 names.iter().copied().zip(&self.runtime_names).collect();
             let used = reach::reachable(&roots, &graph);
-            runtime
-                .into_iter()
-                .filter(|m| used.contains(&m.name))
-                .collect()
+            let (kept, left): (Vec<&DeviceModule>, Vec<&DeviceModule>) =
+                runtime.into_iter().partition(|m| used.contains(&m.name));
+            let mut left: Vec<String> = left.into_iter().map(|m| m.name.clone()).collect();
+            left.sort();
+            (kept, left)
         };
-        let mut runtime_unused: Vec<String> = if p.bundle_runtime {
-            self.runtime
-                .iter()
-                .filter(|m| !own.contains(m.name.as_str()))
-                .filter(|m| !runtime.iter().any(|r| r.name == m.name))
-                .map(|m| m.name.clone())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        runtime_unused.sort();
 
         // AtomVM compatibility over everything that ships.
         let mut checked: Vec<(String, Vec<Mfa>)> = project_modules
