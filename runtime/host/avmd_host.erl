@@ -1,4 +1,4 @@
-%% @doc Process: the host harness. One long-lived `erl' that the avmd engine (daemon/engine/src/host.rs)
+%% @doc Process: the host harness. One long-lived `erl' that the avmd engine (engine/src/host.rs)
 %% drives over stdio: requests are {packet,4} frames of tab-separated fields, replies and events are
 %% {packet,4} frames of JSON. It boots an app from its `.avm' bundle the way a device does (modules loaded
 %% from the bundle's bytes, priv files registered for `atomvm:read_priv/2', the start module's `start/0'

@@ -7,7 +7,7 @@
 %% is. Checked platforms: esp32, rp2, generic_unix; on stm32 only crypto:hash/2 may be missing: the
 %% WebSocket accept key (RFC 6455 section 4.2.2) needs it, so WebSockets need esp32, rp2 or generic_unix.
 %%
-%% Tables are read from the repository copy (daemon/engine/data/) when present, else from
+%% Tables are read from the repository copy (engine/data/) when present, else from
 %% $AVMD_SHARED (or $AVMD_SHARED/atomvm).
 -module(runtime_compat_tests).
 
@@ -24,7 +24,7 @@ runtime_dir() ->
 ebin_dir() -> filename:join([runtime_dir(), "_build", "ebin"]).
 
 table_dir() ->
-    Repo = filename:join([filename:dirname(runtime_dir()), "daemon", "engine", "data"]),
+    Repo = filename:join([filename:dirname(runtime_dir()), "engine", "data"]),
     Shared =
         case os:getenv("AVMD_SHARED") of
             false -> [];

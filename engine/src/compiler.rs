@@ -1,4 +1,4 @@
-//! The resident compile VM: one long-lived `erl -noshell` running `avmd_compile_vm` (daemon/engine/erl),
+//! The resident compile VM: one long-lived `erl -noshell` running `avmd_compile_vm` (engine/erl),
 //! driven over stdio with length-prefixed frames. It runs `compile:file/2` for `.erl` files and
 //! `Kernel.ParallelCompiler` for `.ex` files and answers with structured diagnostics, the beams, each
 //! module's remote calls with their source lines (for the AtomVM compatibility check) and the files a

@@ -1,5 +1,5 @@
 //! Cargo build script: compiles the runtime library (`runtime/src`, shipped to devices), the host harness
-//! (`runtime/host`) and the compile VM (`daemon/engine/erl`) with one `erl` run into OUT_DIR and writes
+//! (`runtime/host`) and the compile VM (`engine/erl`) with one `erl` run into OUT_DIR and writes
 //! `embedded.rs`, which `include_bytes!`s every beam so the `avmd` binary carries the runtime it was built with.
 //!
 //! Each file is compiled on its own: a module that fails (others edit the runtime all the time) is skipped
@@ -38,7 +38,7 @@ halt(0).
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let repo = manifest.join("../..");
+    let repo = manifest.join("..");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let runtime_src = repo.join("runtime/src");
     let runtime_host = repo.join("runtime/host");
