@@ -5,8 +5,9 @@
 use avmd_engine::build::Engine;
 use avmd_engine::host::{ConsoleStream, HostConfig, HostRuntime};
 use avmd_engine::project::Project;
+use avmd_engine::runner::Runner;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
@@ -49,10 +50,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         port: args.port,
         profile: Some(profile),
         max_heap_words: args.max_heap_words,
+        state_dir: bundle.path.parent().map(Path::to_path_buf),
         ..Default::default()
     })?;
     let console = host.subscribe();
-    host.load_bundle(&bundle.path)?;
+    host.boot(&bundle.bytes)?;
     println!(
         "booted {} ({} bytes, sha256 {})",
         bundle.path.display(),

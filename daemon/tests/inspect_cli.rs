@@ -1,7 +1,7 @@
 //! `avmd inspect` as a user runs it: the built binary on a real bundle (text and --json) and on
 //! malformed files, which must each give one `avmd: error:` line and exit status 1, never a panic.
 
-#[path = "../engine/tests/beam_support/mod.rs"]
+#[path = "../../engine/tests/beam_support/mod.rs"]
 mod beam_support;
 
 use std::path::Path;

@@ -3,6 +3,7 @@
 //! scaffold's own EUnit test passes.
 
 use avmd_engine::host::{HostConfig, HostRuntime};
+use avmd_engine::runner::Runner;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

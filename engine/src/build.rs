@@ -4,23 +4,20 @@
 //! files as `App/priv/Path`, extra `.avm` libraries — in a fixed order, so equal trees give equal bytes.
 //! A broken build is data (`bundle: None` + diagnostics); `Err` only when the environment is broken.
 
-use crate::beam::{self, Mfa, StripOptions};
-use crate::compat::{self, ApiTable, Platform};
-use crate::compiler::{CompileResult, Compiler, CompilerError, RemoteCall};
+pub use crate::assemble::Bundle;
+use crate::assemble::{self, DeviceModule, RuntimeModule};
+use crate::beam::{self, StripOptions};
+use crate::compat::Platform;
+use crate::compiler::{CompileResult, Compiler, CompilerError};
 use crate::diagnostic::{Diagnostic, DiagnosticSource, Severity};
-use crate::packbeam::{self, Section, FLAG_BEAM, FLAG_DATA, FLAG_START};
+use crate::packbeam::{self, Section, FLAG_START};
 use crate::project::Project;
 use crate::reach;
 use crate::runtime_lib;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// How many of the biggest modules a size report names.
-const LARGEST: usize = 5;
-/// Warn when the bundle fills more than this share of its partition.
-const SIZE_WARN_PERCENT: u64 = 90;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -41,22 +38,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bundle {
-    pub path: PathBuf,
-    /// Lowercase hex SHA-256 of the bundle bytes.
-    pub sha256: String,
-    pub size: u64,
-    /// The app partition the bundle must fit in.
-    pub partition_size: u64,
-    /// Module names in bundle order (start module first).
-    pub modules: Vec<String>,
-    /// The biggest sections (name, bytes), biggest first.
-    pub largest: Vec<(String, u64)>,
-    /// Runtime library modules left out because the app does not reach them (sorted).
-    pub runtime_unused: Vec<String>,
-}
-
 #[derive(Debug, Clone)]
 pub struct BuildOutcome {
     pub bundle: Option<Bundle>,
@@ -74,17 +55,6 @@ impl BuildOutcome {
             .iter()
             .any(|d| d.severity == Severity::Error)
     }
-}
-
-/// A module ready for the bundle.
-#[derive(Debug, Clone)]
-struct DeviceModule {
-    name: String,
-    /// Stripped for the device (AtomVM chunks only, LitU).
-    beam: Vec<u8>,
-    imports: Vec<Mfa>,
-    calls: Vec<RemoteCall>,
-    file: PathBuf,
 }
 
 /// What the last compile of one source file gave.
@@ -107,10 +77,8 @@ pub struct Engine {
     compiler: Compiler,
     cache: HashMap<PathBuf, CacheEntry>,
     platform: Platform,
-    /// The runtime library, stripped once.
-    runtime: Vec<DeviceModule>,
-    /// What each runtime module names (`reach`), read once: parallel to `runtime`.
-    runtime_names: Vec<reach::Names>,
+    /// The runtime library, stripped and its names read once.
+    runtime: Vec<RuntimeModule>,
     /// Entries in the on-disk cache as last saved or loaded.
     saved_entries: usize,
 }
@@ -142,13 +110,18 @@ impl Engine {
             })
             .collect();
         let all: Vec<&str> = runtime.iter().map(|m| m.name.as_str()).collect();
-        let runtime_names = runtime
+        let names: Vec<reach::Names> = runtime
             .iter()
             .map(|m| {
                 beam::parse(&m.beam)
                     .map(|b| reach::Names::of(&b, &all))
                     .unwrap_or_default()
             })
+            .collect();
+        let runtime = runtime
+            .into_iter()
+            .zip(names)
+            .map(|(module, names)| RuntimeModule { module, names })
             .collect();
         let cache = disk_cache::load(&project.build_dir(), project.strip_lines);
         Ok(Engine {
@@ -158,7 +131,6 @@ impl Engine {
             cache,
             platform,
             runtime,
-            runtime_names,
         })
     }
 
@@ -320,14 +292,11 @@ impl Engine {
                     calls: m.calls,
                     file: m.file,
                 }),
-                Err(e) => diagnostics.push(Diagnostic {
-                    file: Some(m.file),
-                    line: 0,
-                    column: 0,
-                    severity: Severity::Error,
-                    source: DiagnosticSource::Compiler,
-                    message: format!("module {} cannot be prepared for the device: {e}", m.name),
-                }),
+                Err(e) => diagnostics.push(Diagnostic::error(
+                    DiagnosticSource::Compiler,
+                    &m.file,
+                    format!("module {} cannot be prepared for the device: {e}", m.name),
+                )),
             }
         }
         let deps = result
@@ -347,285 +316,85 @@ impl Engine {
         })
     }
 
-    /// Checks and packs; `None` (with diagnostics added) when the bundle cannot be made.
+    /// Gathers what the bundle is made of (reading priv files and extra libraries), assembles it and
+    /// writes it: the one write of the bundle per build, then renamed into place so a reader never sees
+    /// half a file. `None` (with diagnostics added) when the bundle cannot be made.
     fn pack(
         &self,
         project_modules: Vec<DeviceModule>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Result<Option<Bundle>, EngineError> {
         let p = &self.project;
-        let project_diag = |message: String| Diagnostic {
-            file: Some(p.root.join(match p.kind {
-                crate::project::ProjectKind::Avmd => "avmd.toml",
-                crate::project::ProjectKind::Rebar => "rebar.config",
-                crate::project::ProjectKind::Mix => "mix.exs",
-            })),
-            line: 0,
-            column: 0,
-            severity: Severity::Error,
-            source: DiagnosticSource::Project,
-            message,
-        };
-
-        // One module name, one file.
-        let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
-        for m in &project_modules {
-            if let Some(first) = seen.insert(&m.name, &m.file) {
-                diagnostics.push(Diagnostic {
-                    file: Some(m.file.clone()),
-                    line: 0,
-                    column: 0,
-                    severity: Severity::Error,
-                    source: DiagnosticSource::Compiler,
-                    message: format!("module {} is also defined in {}", m.name, first.display()),
-                });
+        let project_file = p.project_file();
+        let extra_sections = match read_extra_avms(&p.extra_avms) {
+            Ok(s) => s,
+            Err(message) => {
+                diagnostics.push(Diagnostic::error(
+                    DiagnosticSource::Project,
+                    &project_file,
+                    message,
+                ));
                 return Ok(None);
             }
-        }
-
-        let Some(start) = project_modules.iter().find(|m| m.name == p.start_module) else {
-            diagnostics.push(project_diag(format!(
-                "the start module {} is not among the project's modules ({})",
-                p.start_module,
-                project_modules
-                    .iter()
-                    .map(|m| m.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        };
+        let (bundle, found) = assemble::assemble(assemble::Inputs {
+            app: &p.app,
+            start_module: &p.start_module,
+            platform: self.platform,
+            partition_size: p.partition_size,
+            bundle_path: p.bundle_path(),
+            project_file,
+            modules: project_modules,
+            runtime: if p.bundle_runtime { &self.runtime } else { &[] },
+            all_runtime_modules: p.all_runtime_modules,
+            priv_files: read_priv_files(&p.root.join("priv"))?,
+            extra_sections,
+        });
+        diagnostics.extend(found);
+        let Some(bundle) = bundle else {
             return Ok(None);
         };
-        let start_exports_start0 = beam::parse(&start.beam).is_ok_and(|b| beam::exports_start0(&b));
-        if !start_exports_start0 {
-            diagnostics.push(Diagnostic {
-                file: Some(start.file.clone()),
-                line: 0,
-                column: 0,
-                severity: Severity::Error,
-                source: DiagnosticSource::Project,
-                message: format!(
-                    "the start module {} does not export start/0, which the device calls",
-                    start.name
-                ),
-            });
-            return Ok(None);
-        }
-
-        let own: HashSet<&str> = project_modules.iter().map(|m| m.name.as_str()).collect();
-        let runtime: Vec<&DeviceModule> = if p.bundle_runtime {
-            self.runtime
-                .iter()
-                .filter(|m| !own.contains(m.name.as_str()))
-                .collect()
-        } else {
-            Vec::new()
-        };
-
-        // Extra .avm libraries: their sections go last, start flags cleared (one start module per bundle).
-        let mut extra_sections = Vec::new();
-        for avm in &p.extra_avms {
-            let bytes = match std::fs::read(avm) {
-                Ok(b) => b,
-                Err(e) => {
-                    diagnostics.push(project_diag(format!(
-                        "extra library {}: {e}",
-                        avm.display()
-                    )));
-                    return Ok(None);
-                }
-            };
-            match packbeam::read(&bytes) {
-                Ok(sections) => extra_sections.extend(sections.into_iter().map(|mut s| {
-                    s.flags &= !FLAG_START;
-                    s
-                })),
-                Err(e) => {
-                    diagnostics.push(project_diag(format!(
-                        "extra library {} is not a valid .avm: {e}",
-                        avm.display()
-                    )));
-                    return Ok(None);
-                }
-            }
-        }
-
-        // Only the runtime modules the app (or an extra library) reaches ship (see `reach`); the
-        // others are reported as left out.
-        let (runtime, runtime_unused): (Vec<&DeviceModule>, Vec<String>) = if p.all_runtime_modules
-        {
-            (runtime, Vec::new())
-        } else {
-            let names: Vec<&str> = self.runtime.iter().map(|m| m.name.as_str()).collect();
-            let roots: Vec<reach::Names> = project_modules
-                .iter()
-                .map(|m| m.beam.as_slice())
-                .chain(
-                    extra_sections
-                        .iter()
-                        .filter(|s| s.is_beam())
-                        .map(|s| s.data.as_slice()),
-                )
-                .filter_map(|b| beam::parse(b).ok())
-                .map(|b| reach::Names::of(&b, &names))
-                .collect();
-            let graph: Vec<(&str, &reach::Names)> =
-                names.iter().copied().zip(&self.runtime_names).collect();
-            let used = reach::reachable(&roots, &graph);
-            let (kept, left): (Vec<&DeviceModule>, Vec<&DeviceModule>) =
-                runtime.into_iter().partition(|m| used.contains(&m.name));
-            let mut left: Vec<String> = left.into_iter().map(|m| m.name.clone()).collect();
-            left.sort();
-            (kept, left)
-        };
-
-        // AtomVM compatibility over everything that ships.
-        let mut checked: Vec<(String, Vec<Mfa>)> = project_modules
-            .iter()
-            .chain(runtime.iter().copied())
-            .map(|m| (m.name.clone(), m.imports.clone()))
-            .collect();
-        let mut extra_names = Vec::new();
-        for s in extra_sections.iter().filter(|s| s.is_beam()) {
-            if let Ok(b) = beam::parse(&s.data) {
-                extra_names.push(b.module.clone());
-                if let Ok(imports) = beam::imports(&b) {
-                    checked.push((b.module.clone(), imports));
-                }
-            }
-        }
-        // A left-out runtime module is named only on paths the app never takes (`reach`'s soft
-        // edges): not a missing function.
-        extra_names.extend(runtime_unused.iter().cloned());
-        let misses = compat::check_with(ApiTable::atomvm(), &checked, &extra_names, self.platform);
-        let mut compat_errors = false;
-        for miss in misses {
-            if let Some(m) = project_modules.iter().find(|m| m.name == miss.module) {
-                let call = m.calls.iter().find(|c| {
-                    c.module == miss.call.module
-                        && c.function == miss.call.function
-                        && c.arity == miss.call.arity
-                });
-                compat_errors = true;
-                diagnostics.push(Diagnostic {
-                    file: Some(call.map_or(m.file.clone(), |c| c.file.clone())),
-                    line: call.map_or(0, |c| c.line),
-                    column: call.map_or(0, |c| c.column),
-                    severity: Severity::Error,
-                    source: DiagnosticSource::Compat,
-                    message: miss.message(),
-                });
-            } else {
-                // The runtime or an extra library: not the user's to fix, but worth knowing.
-                diagnostics.push(Diagnostic {
-                    file: None,
-                    line: 0,
-                    column: 0,
-                    severity: Severity::Warning,
-                    source: DiagnosticSource::Compat,
-                    message: format!("in library module {}: {}", miss.module, miss.message()),
-                });
-            }
-        }
-        if compat_errors {
-            return Ok(None);
-        }
-
-        // Sections in a fixed order.
-        let section = |m: &DeviceModule, flags: u32| Section {
-            name: format!("{}.beam", m.name),
-            flags,
-            data: m.beam.clone(),
-        };
-        let mut sections = vec![section(start, FLAG_START | FLAG_BEAM)];
-        sections.extend(
-            project_modules
-                .iter()
-                .filter(|m| m.name != start.name)
-                .map(|m| section(m, FLAG_BEAM)),
-        );
-        sections.extend(runtime.iter().map(|m| section(m, FLAG_BEAM)));
-        let priv_dir = p.root.join("priv");
-        for file in walk(&priv_dir, "") {
-            let rel = file
-                .strip_prefix(&priv_dir)
-                .unwrap_or(&file)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            let data = std::fs::read(&file).map_err(io_err(&file))?;
-            sections.push(Section {
-                name: packbeam::priv_section_name(&p.app, &rel),
-                flags: FLAG_DATA,
-                data,
-            });
-        }
-        let names: HashSet<String> = sections.iter().map(|s| s.name.clone()).collect();
-        sections.extend(
-            extra_sections
-                .into_iter()
-                .filter(|s| !names.contains(&s.name)),
-        );
-
-        let bytes = packbeam::write(&sections);
-        let size = bytes.len() as u64;
-        let sha256: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let mut largest: Vec<(String, u64)> = sections
-            .iter()
-            .map(|s| (s.name.clone(), s.data.len() as u64))
-            .collect();
-        largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        largest.truncate(LARGEST);
-        let size_line = format!(
-            "bundle is {size} bytes, {}% of the {} byte app partition; largest: {}",
-            size * 100 / p.partition_size,
-            p.partition_size,
-            largest
-                .iter()
-                .map(|(n, s)| format!("{n} {s}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        if size > p.partition_size {
-            diagnostics.push(Diagnostic {
-                severity: Severity::Error,
-                source: DiagnosticSource::Size,
-                ..project_diag(format!("{size_line}: it does not fit"))
-            });
-            return Ok(None);
-        }
-        if size * 100 > p.partition_size * SIZE_WARN_PERCENT {
-            diagnostics.push(Diagnostic {
-                severity: Severity::Warning,
-                source: DiagnosticSource::Size,
-                ..project_diag(size_line)
-            });
-        }
-
-        let path = p.bundle_path();
         let dir = p.build_dir();
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        // Write then rename, so a host runtime reading the old bundle never sees half a file.
         let tmp = dir.join(format!(".{}.avm.tmp", p.app));
-        std::fs::write(&tmp, &bytes).map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
-        Ok(Some(Bundle {
-            path,
-            sha256,
-            size,
-            partition_size: p.partition_size,
-            modules: sections
-                .iter()
-                .filter(|s| s.is_beam())
-                .map(|s| s.name.trim_end_matches(".beam").to_string())
-                .collect(),
-            largest,
-            runtime_unused,
-        }))
+        std::fs::write(&tmp, &bundle.bytes).map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, &bundle.path).map_err(io_err(&bundle.path))?;
+        Ok(Some(bundle))
     }
+}
+
+/// The files under `priv/` as (path relative to it with `/`, bytes), sorted.
+fn read_priv_files(priv_dir: &Path) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+    let mut out = Vec::new();
+    for file in walk(priv_dir, "") {
+        let rel = file
+            .strip_prefix(priv_dir)
+            .unwrap_or(&file)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let data = std::fs::read(&file).map_err(io_err(&file))?;
+        out.push((rel, data));
+    }
+    Ok(out)
+}
+
+/// The sections of the project's extra `.avm` libraries, start flags cleared (one start module per
+/// bundle); the message says which library is unreadable.
+fn read_extra_avms(avms: &[PathBuf]) -> Result<Vec<Section>, String> {
+    let mut out = Vec::new();
+    for avm in avms {
+        let bytes =
+            std::fs::read(avm).map_err(|e| format!("extra library {}: {e}", avm.display()))?;
+        let sections = packbeam::read(&bytes)
+            .map_err(|e| format!("extra library {} is not a valid .avm: {e}", avm.display()))?;
+        out.extend(sections.into_iter().map(|mut s| {
+            s.flags &= !FLAG_START;
+            s
+        }));
+    }
+    Ok(out)
 }
 
 /// The compile cache on disk (`_build/avmd/cache/`), so a new process (another `avmd build`, a restarted

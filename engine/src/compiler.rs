@@ -7,11 +7,11 @@
 
 use crate::diagnostic::{Diagnostic, DiagnosticSource, Severity};
 use crate::runtime_lib;
+use crate::vm_link::{Incoming, VmLink};
 use serde::Deserialize;
 use std::collections::VecDeque;
-use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -103,9 +103,8 @@ struct WireReply {
 
 /// A running compile VM. Use [`Compiler`] for the self-restarting wrapper.
 struct Vm {
-    child: Child,
-    stdin: ChildStdin,
-    frames: Receiver<Result<Vec<u8>, String>>,
+    link: VmLink,
+    frames: Receiver<Incoming>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
     elixir: bool,
 }
@@ -126,44 +125,29 @@ impl Vm {
         for p in code_paths {
             cmd.arg("-pa").arg(p);
         }
-        cmd.args(["-eval", "avmd_compile_vm:main()"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(CompilerError::Spawn)?;
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            loop {
-                let frame = read_frame(&mut r);
-                let stop = frame.is_err();
-                if tx.send(frame).is_err() || stop {
-                    break;
-                }
-            }
-        });
+        cmd.args(["-eval", "avmd_compile_vm:main()"]);
+        let (tx, frames) = mpsc::channel();
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let tail2 = tail.clone();
-        std::thread::spawn(move || {
-            // Compiler chatter (Elixir prints its own warnings); kept only to explain a dead VM.
-            let mut r = BufReader::new(stderr);
-            let mut buf = String::new();
-            while std::io::BufRead::read_line(&mut r, &mut buf).unwrap_or(0) > 0 {
+        let link = VmLink::spawn(
+            cmd,
+            MAX_FRAME,
+            move |i| {
+                let _ = tx.send(i);
+            },
+            move |line| {
+                // Compiler chatter (Elixir prints its own warnings); kept only to explain a dead VM.
                 let mut t = tail2.lock().unwrap();
                 if t.len() == 20 {
                     t.pop_front();
                 }
-                t.push_back(buf.trim_end().to_string());
-                buf.clear();
-            }
-        });
+                t.push_back(line);
+            },
+        )
+        .map_err(CompilerError::Spawn)?;
         let mut vm = Vm {
-            child,
-            stdin,
-            frames: rx,
+            link,
+            frames,
             stderr_tail: tail,
             elixir: false,
         };
@@ -175,21 +159,14 @@ impl Vm {
     }
 
     fn request(&mut self, fields: &[&str]) -> Result<(WireReply, Vec<u8>), CompilerError> {
-        let payload = fields.join("\t");
-        let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
-        frame.extend_from_slice(payload.as_bytes());
-        if let Err(e) = self
-            .stdin
-            .write_all(&frame)
-            .and_then(|_| self.stdin.flush())
-        {
+        if let Err(e) = self.link.send_fields(fields) {
             return Err(self.died(e.to_string()));
         }
         let bytes = match self.frames.recv_timeout(REQUEST_TIMEOUT) {
-            Ok(Ok(b)) => b,
-            Ok(Err(e)) => return Err(self.died(e)),
+            Ok(Incoming::Frame(b)) => b,
+            Ok(Incoming::Closed(e)) => return Err(self.died(e)),
             Err(RecvTimeoutError::Timeout) => {
-                let _ = self.child.kill();
+                self.link.kill();
                 return Err(CompilerError::Timeout(REQUEST_TIMEOUT));
             }
             Err(RecvTimeoutError::Disconnected) => return Err(self.died("stdout closed".into())),
@@ -207,30 +184,10 @@ impl Vm {
     }
 
     fn died(&mut self, why: String) -> CompilerError {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.link.kill();
         let tail: Vec<String> = self.stderr_tail.lock().unwrap().iter().cloned().collect();
         CompilerError::Died(format!("{why}; stderr: {}", tail.join(" | ")))
     }
-}
-
-impl Drop for Vm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read_frame(r: &mut impl Read) -> Result<Vec<u8>, String> {
-    let mut len = [0u8; 4];
-    r.read_exact(&mut len).map_err(|e| e.to_string())?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(format!("frame of {len} bytes"));
-    }
-    let mut buf = vec![0u8; len];
-    r.read_exact(&mut buf).map_err(|e| e.to_string())?;
-    Ok(buf)
 }
 
 /// The self-restarting compile VM. Starting is lazy: the VM boots on the first compile.
@@ -266,7 +223,7 @@ impl Compiler {
 
     /// The OS pid of the running VM, if one is running.
     pub fn vm_pid(&self) -> Option<u32> {
-        self.vm.as_ref().map(|vm| vm.child.id())
+        self.vm.as_ref().map(|vm| vm.link.pid())
     }
 
     /// How many VMs were started so far; a change means the Elixir modules compiled before are gone.
@@ -318,7 +275,7 @@ impl Compiler {
     ) -> Result<CompileResult, CompilerError> {
         let mut fields = vec![file.display().to_string()];
         fields.extend(include_dirs.iter().map(|d| d.display().to_string()));
-        if let Some(bad) = fields.iter().find(|f| f.contains(['\t', '\n'])) {
+        if let Some(bad) = fields.iter().find(|f| !crate::vm_link::field_ok(f)) {
             return Ok(unusable_path(file, bad));
         }
         let mut req = vec!["erl"];
@@ -345,7 +302,7 @@ impl Compiler {
         if let Some(bad) = includes
             .iter()
             .chain(&names)
-            .find(|f| f.contains(['\t', '\n']))
+            .find(|f| !crate::vm_link::field_ok(f))
         {
             return Ok(files.iter().map(|f| unusable_path(f, bad)).collect());
         }
@@ -397,7 +354,7 @@ impl Compiler {
     ) -> Result<CompileResult, CompilerError> {
         let mut fields: Vec<String> = root.iter().map(|r| r.display().to_string()).collect();
         fields.extend(files.iter().map(|f| f.display().to_string()));
-        if let Some(bad) = fields.iter().find(|f| f.contains(['\t', '\n'])) {
+        if let Some(bad) = fields.iter().find(|f| !crate::vm_link::field_ok(f)) {
             return Ok(unusable_path(&files[0], bad));
         }
         let mut req = vec![if root.is_some() { "exin" } else { "ex" }];
@@ -528,15 +485,5 @@ mod tests {
             decode(r, b"AAA".to_vec()),
             Err(CompilerError::Protocol(_))
         ));
-    }
-
-    #[test]
-    fn read_frame_bounds_the_length() {
-        let mut big = std::io::Cursor::new((MAX_FRAME as u32 + 1).to_be_bytes().to_vec());
-        assert!(read_frame(&mut big).is_err());
-        let mut short = std::io::Cursor::new(vec![0, 0, 0, 5, b'a']);
-        assert!(read_frame(&mut short).is_err());
-        let mut ok = std::io::Cursor::new(vec![0, 0, 0, 2, b'h', b'i']);
-        assert_eq!(read_frame(&mut ok).unwrap(), b"hi");
     }
 }

@@ -1,7 +1,7 @@
 //! One diagnostic type for every check the engine runs: compiler errors and warnings, AtomVM
 //! compatibility misses, size warnings. Plain data; the CLI, dashboard and LSP convert it to their wire types.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -58,6 +58,56 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    fn new(
+        severity: Severity,
+        source: DiagnosticSource,
+        file: Option<PathBuf>,
+        message: String,
+    ) -> Self {
+        Diagnostic {
+            file,
+            line: 0,
+            column: 0,
+            severity,
+            source,
+            message,
+        }
+    }
+
+    /// An error about `file` (no position yet: see [`Diagnostic::at`]).
+    pub fn error(source: DiagnosticSource, file: &Path, message: impl Into<String>) -> Self {
+        Self::new(
+            Severity::Error,
+            source,
+            Some(file.to_path_buf()),
+            message.into(),
+        )
+    }
+
+    /// A warning about `file`.
+    pub fn warning(source: DiagnosticSource, file: &Path, message: impl Into<String>) -> Self {
+        Self::new(
+            Severity::Warning,
+            source,
+            Some(file.to_path_buf()),
+            message.into(),
+        )
+    }
+
+    /// A warning about no file in particular.
+    pub fn warning_nowhere(source: DiagnosticSource, message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, source, None, message.into())
+    }
+
+    /// The same diagnostic at 1-based `line` and `column` (0 = unknown).
+    pub fn at(self, line: u32, column: u32) -> Self {
+        Diagnostic {
+            line,
+            column,
+            ..self
+        }
+    }
+
     /// `file:line:col: severity: message`, the form editors and terminals link.
     pub fn render(&self) -> String {
         let file = self

@@ -1,15 +1,20 @@
 //! The host runtime: one `erl` running `avmd_host` (runtime/host) that boots a bundle the way a device
-//! does — modules loaded from the `.avm` bytes, priv files registered, the start module's `start/0` called —
-//! and reboots it on a new bundle without restarting the VM. Requests go to the harness as {packet,4}
-//! frames of tab-separated fields; replies and events (console lines, the port the app listens on) come
-//! back as {packet,4} frames of JSON, so nothing the app prints can be taken for protocol.
+//! does — modules loaded from the bundle's sections, priv files registered, the start module's `start/0`
+//! called — and reboots it on a new bundle without restarting the VM. The bundle is read here, once, and
+//! its beams made OTP-loadable (`beam::for_otp`); the sections cross as one external-term frame
+//! (`etf`). Other requests are {packet,4} frames of tab-separated fields; replies and events (console
+//! lines, the port the app listens on) come back as {packet,4} frames of JSON, so nothing the app
+//! prints can be taken for protocol.
 
-use crate::runtime_lib;
+use crate::etf::{self, Term};
+use crate::runner::Runner;
+pub use crate::runner::{ConsoleLine, ConsoleStream, RunError};
+use crate::vm_link::{Incoming, VmLink};
+use crate::{beam, packbeam, runtime_lib};
 use serde::Deserialize;
-use std::io::{BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -18,6 +23,7 @@ use std::time::Duration;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Frames bigger than this are a broken harness.
 const MAX_FRAME: usize = 16 * 1024 * 1024;
+const VM: &str = "host runtime (`erl`)";
 
 #[derive(Debug, Clone, Default)]
 pub struct HostConfig {
@@ -31,38 +37,9 @@ pub struct HostConfig {
     pub httpd_overrides: Option<String>,
     /// Directories put on the VM's code path (behind the shims).
     pub extra_code_paths: Vec<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConsoleStream {
-    /// What the app printed (io:format and friends), line by line.
-    Stdout,
-    /// Crash reports and other log events.
-    Crash,
-    /// The harness's own notes (a module it skipped, esp:restart/0, the VM's stderr).
-    Harness,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsoleLine {
-    pub text: String,
-    pub stream: ConsoleStream,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum HostError {
-    #[error("cannot start the host runtime (`erl`): {0}")]
-    Spawn(std::io::Error),
-    #[error("the host runtime exited")]
-    Exited,
-    #[error("the host runtime did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("the host runtime sent a malformed frame: {0}")]
-    Protocol(String),
-    #[error("{0}")]
-    Rejected(String),
-    #[error("httpd_overrides must be an Erlang map term, got {0:?}")]
-    BadOverrides(String),
+    /// Where the device shims keep state across reboots (`nvs.term`, ...); None = beside the bundle
+    /// file for `load_bundle`, the system temp dir for `boot`.
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -101,21 +78,21 @@ struct Shared {
 }
 
 pub struct HostRuntime {
-    child: Child,
-    stdin: ChildStdin,
+    link: VmLink,
     replies: Receiver<Reply>,
     shared: Arc<(Mutex<Shared>, Condvar)>,
     /// The port handed to the app through `httpd_overrides`.
     assigned_port: u16,
+    state_dir: Option<PathBuf>,
 }
 
 impl HostRuntime {
-    /// Boots the harness VM (about a second) and configures it; no app runs until `load_bundle`.
-    pub fn start(cfg: HostConfig) -> Result<HostRuntime, HostError> {
-        let host_dir = runtime_lib::materialize("host", runtime_lib::host_modules())
-            .map_err(HostError::Spawn)?;
+    /// Boots the harness VM (about a second) and configures it; no app runs until `boot`.
+    pub fn start(cfg: HostConfig) -> Result<HostRuntime, RunError> {
+        let host_dir =
+            runtime_lib::materialize("host", runtime_lib::host_modules()).map_err(spawn_err)?;
         let assigned_port = if cfg.port == 0 {
-            free_port().map_err(HostError::Spawn)?
+            free_port().map_err(spawn_err)?
         } else {
             cfg.port
         };
@@ -132,43 +109,31 @@ impl HostRuntime {
         for p in &cfg.extra_code_paths {
             cmd.arg("-pz").arg(p);
         }
-        cmd.args(["-eval", "avmd_host:main()"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(HostError::Spawn)?;
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = child.stderr.take().expect("piped stderr");
+        cmd.args(["-eval", "avmd_host:main()"]);
         let shared: Arc<(Mutex<Shared>, Condvar)> = Arc::default();
         let (reply_tx, replies) = mpsc::channel();
-
-        let sh = shared.clone();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            while let Ok(bytes) = read_frame(&mut r) {
-                dispatch(&bytes, &sh, &reply_tx);
+        let on_frame = {
+            let sh = shared.clone();
+            move |i| match i {
+                Incoming::Frame(bytes) => dispatch(&bytes, &sh, &reply_tx),
+                Incoming::Closed(_) => {
+                    let (lock, cv) = &*sh;
+                    lock.lock().unwrap().exited = true;
+                    cv.notify_all();
+                }
             }
-            let (lock, cv) = &*sh;
-            lock.lock().unwrap().exited = true;
-            cv.notify_all();
-        });
-        let sh = shared.clone();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stderr);
-            let mut line = String::new();
-            while std::io::BufRead::read_line(&mut r, &mut line).unwrap_or(0) > 0 {
-                broadcast(&sh, line.trim_end().to_string(), ConsoleStream::Harness);
-                line.clear();
-            }
-        });
-
+        };
+        let on_stderr = {
+            let sh = shared.clone();
+            move |line| broadcast(&sh, line, ConsoleStream::Harness)
+        };
+        let link = VmLink::spawn(cmd, MAX_FRAME, on_frame, on_stderr).map_err(spawn_err)?;
         let mut host = HostRuntime {
-            child,
-            stdin,
+            link,
             replies,
             shared,
             assigned_port,
+            state_dir: cfg.state_dir.clone(),
         };
         host.request(&["ping"])?;
         let heap = cfg.max_heap_words.unwrap_or(0).to_string();
@@ -177,53 +142,38 @@ impl HostRuntime {
         Ok(host)
     }
 
-    fn request(&mut self, fields: &[&str]) -> Result<(), HostError> {
-        let payload = fields.join("\t");
-        let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
-        frame.extend_from_slice(payload.as_bytes());
-        self.stdin
-            .write_all(&frame)
-            .and_then(|_| self.stdin.flush())
-            .map_err(|_| HostError::Exited)?;
+    fn request(&mut self, fields: &[&str]) -> Result<(), RunError> {
+        self.link
+            .send_fields(fields)
+            .map_err(|_| RunError::Exited)?;
+        self.await_reply()
+    }
+
+    fn await_reply(&mut self) -> Result<(), RunError> {
         match self.replies.recv_timeout(REQUEST_TIMEOUT) {
             Ok(r) if r.ok => Ok(()),
-            Ok(r) => Err(HostError::Rejected(
+            Ok(r) => Err(RunError::Rejected(
                 r.error.unwrap_or_else(|| "request failed".into()),
             )),
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(HostError::Timeout(REQUEST_TIMEOUT)),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(HostError::Exited),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(RunError::Timeout(REQUEST_TIMEOUT)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(RunError::Exited),
         }
     }
 
-    /// (Re)boots the app from `avm`: stops the running app's processes, unloads its modules, loads the
-    /// new bundle's modules from its bytes, registers its priv files and calls `start/0` in a new
-    /// process. Returns once `start/0` is running; a crash in it arrives as a console line.
-    pub fn load_bundle(&mut self, avm: &Path) -> Result<(), HostError> {
-        let path = avm
-            .canonicalize()
-            .map_err(|e| HostError::Rejected(format!("{}: {e}", avm.display())))?;
-        let text = path.display().to_string();
-        if text.contains(['\t', '\n']) {
-            return Err(HostError::Rejected(format!(
-                "{text:?} holds a tab or newline"
-            )));
-        }
-        {
-            let mut s = self.shared.0.lock().unwrap();
-            s.port = None;
-        }
-        self.request(&["load", &text])
+    /// Reads the bundle file at `avm` and boots it (see [`Runner::boot`]).
+    pub fn load_bundle(&mut self, avm: &Path) -> Result<(), RunError> {
+        let bytes = std::fs::read(avm)
+            .map_err(|e| RunError::Rejected(format!("{}: {e}", avm.display())))?;
+        let beside = avm.parent().map(Path::to_path_buf);
+        self.boot_in(&bytes, self.state_dir.clone().or(beside))
     }
 
-    /// Stops the app (its processes and modules); the VM keeps running.
-    pub fn stop_app(&mut self) -> Result<(), HostError> {
+    fn boot_in(&mut self, bundle: &[u8], state_dir: Option<PathBuf>) -> Result<(), RunError> {
+        let dir = state_dir.unwrap_or_else(std::env::temp_dir);
+        let frame = load_request(bundle, &dir)?;
         self.shared.0.lock().unwrap().port = None;
-        self.request(&["stop"])
-    }
-
-    /// The port the app listens on, once the harness has seen its listening socket.
-    pub fn port(&self) -> Option<u16> {
-        self.shared.0.lock().unwrap().port
+        self.link.send(&frame).map_err(|_| RunError::Exited)?;
+        self.await_reply()
     }
 
     /// The port handed to the app's `httpd_server` through `httpd_overrides` (fixed for this runtime).
@@ -231,8 +181,39 @@ impl HostRuntime {
         self.assigned_port
     }
 
-    /// Waits up to `timeout` for the app to listen; the port, or None.
-    pub fn wait_for_port(&self, timeout: Duration) -> Option<u16> {
+    /// Same as `subscribe`.
+    pub fn console(&self) -> Receiver<ConsoleLine> {
+        self.subscribe()
+    }
+
+    /// Stops the app and the VM.
+    pub fn stop(mut self) {
+        self.link.kill();
+    }
+}
+
+impl Runner for HostRuntime {
+    fn name(&self) -> &'static str {
+        "host OTP"
+    }
+
+    /// Stops the running app's processes, unloads its modules, loads the new bundle's modules,
+    /// registers its priv files and calls `start/0` in a new process.
+    fn boot(&mut self, bundle: &[u8]) -> Result<(), RunError> {
+        self.boot_in(bundle, self.state_dir.clone())
+    }
+
+    /// Stops the app (its processes and modules); the VM keeps running.
+    fn stop_app(&mut self) -> Result<(), RunError> {
+        self.shared.0.lock().unwrap().port = None;
+        self.request(&["stop"])
+    }
+
+    fn port(&self) -> Option<u16> {
+        self.shared.0.lock().unwrap().port
+    }
+
+    fn wait_for_port(&self, timeout: Duration) -> Option<u16> {
         let (lock, cv) = &*self.shared;
         let guard = lock.lock().unwrap();
         let (guard, _) = cv
@@ -241,39 +222,47 @@ impl HostRuntime {
         guard.port
     }
 
-    /// A new receiver of console lines (each subscriber gets every line from now on).
-    pub fn subscribe(&self) -> Receiver<ConsoleLine> {
+    fn subscribe(&self) -> Receiver<ConsoleLine> {
         let (tx, rx) = mpsc::channel();
         self.shared.0.lock().unwrap().subscribers.push(tx);
         rx
     }
 
-    /// Same as `subscribe`.
-    pub fn console(&self) -> Receiver<ConsoleLine> {
-        self.subscribe()
-    }
-
-    /// Whether the harness VM is still alive.
-    pub fn is_running(&self) -> bool {
+    fn is_running(&self) -> bool {
         !self.shared.0.lock().unwrap().exited
-    }
-
-    /// Stops the app and the VM.
-    pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        // Closing stdin makes the harness halt; kill in case it is stuck.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
-impl Drop for HostRuntime {
-    fn drop(&mut self) {
-        self.shutdown();
+fn spawn_err(source: std::io::Error) -> RunError {
+    RunError::Spawn { vm: VM, source }
+}
+
+/// The load request: `{load, StateDir, Bundle, [{Name, Flags, Data}]}` with every beam made
+/// OTP-loadable (`Bundle`, the device bytes, backs the `main.avm` partition shim). A
+/// bundle that cannot be read is refused here, before the running app is touched.
+fn load_request(bundle: &[u8], state_dir: &Path) -> Result<Vec<u8>, RunError> {
+    let sections = packbeam::read(bundle)
+        .map_err(|e| RunError::Rejected(format!("not an AtomVM bundle: {e}")))?;
+    let mut items = Vec::with_capacity(sections.len());
+    for s in sections {
+        let data = if s.is_beam() {
+            beam::for_otp(&s.data)
+                .map_err(|e| RunError::Rejected(format!("cannot load {}: {e}", s.name)))?
+        } else {
+            s.data
+        };
+        items.push(Term::Tuple(vec![
+            Term::bin(s.name.into_bytes()),
+            Term::Int(i64::from(s.flags)),
+            Term::bin(data),
+        ]));
     }
+    Ok(etf::encode(&Term::Tuple(vec![
+        Term::atom("load"),
+        Term::bin(state_dir.display().to_string().into_bytes()),
+        Term::bin(bundle.to_vec()),
+        Term::List(items),
+    ])))
 }
 
 fn dispatch(bytes: &[u8], shared: &Arc<(Mutex<Shared>, Condvar)>, replies: &Sender<Reply>) {
@@ -332,30 +321,18 @@ fn broadcast(shared: &Arc<(Mutex<Shared>, Condvar)>, text: String, stream: Conso
     s.subscribers.retain(|tx| tx.send(line.clone()).is_ok());
 }
 
-fn read_frame(r: &mut impl Read) -> Result<Vec<u8>, HostError> {
-    let mut len = [0u8; 4];
-    r.read_exact(&mut len).map_err(|_| HostError::Exited)?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(HostError::Protocol(format!("frame of {len} bytes")));
-    }
-    let mut buf = vec![0u8; len];
-    r.read_exact(&mut buf).map_err(|_| HostError::Exited)?;
-    Ok(buf)
-}
-
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// The user's `httpd_overrides` map text (checked to look like a map; the harness parses it), or `#{}`.
-fn overrides_term(user: Option<&str>) -> Result<String, HostError> {
+fn overrides_term(user: Option<&str>) -> Result<String, RunError> {
     match user.map(str::trim).filter(|u| !u.is_empty()) {
         None => Ok("#{}".to_string()),
         Some(u) => {
             let u = u.trim_end_matches('.');
             if !(u.starts_with("#{") && u.ends_with('}')) || u.contains(['\t', '\n']) {
-                return Err(HostError::BadOverrides(u.to_string()));
+                return Err(RunError::BadOverrides(u.to_string()));
             }
             Ok(u.to_string())
         }

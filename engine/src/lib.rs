@@ -1,6 +1,7 @@
 //! avmd's engine: turns a handler project into an exact AtomVM `.avm` bundle and runs it on host OTP.
 //! It neither prints nor exits; callers (the `avmd` binary, the language server) decide what to show.
 
+pub mod assemble;
 pub mod beam;
 pub mod build;
 pub mod code;
@@ -8,9 +9,12 @@ pub mod compat;
 pub mod compiler;
 pub mod devpoison;
 pub mod diagnostic;
+pub mod etf;
 pub mod host;
 pub mod packbeam;
 pub mod project;
 pub mod reach;
 pub mod routes;
+pub mod runner;
 pub mod runtime_lib;
+pub mod vm_link;

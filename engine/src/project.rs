@@ -27,6 +27,25 @@ pub enum ProjectKind {
     Mix,
 }
 
+/// The project files avmd reads, in the order it looks for them in a directory.
+pub const PROJECT_FILES: [&str; 3] = ["avmd.toml", "rebar.config", "mix.exs"];
+
+impl ProjectKind {
+    /// The name of this kind's project file.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ProjectKind::Avmd => PROJECT_FILES[0],
+            ProjectKind::Rebar => PROJECT_FILES[1],
+            ProjectKind::Mix => PROJECT_FILES[2],
+        }
+    }
+}
+
+/// Whether `name` is one of the project files avmd reads.
+pub fn is_project_file(name: &str) -> bool {
+    PROJECT_FILES.contains(&name)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
     pub root: PathBuf,
@@ -218,6 +237,12 @@ impl Project {
     /// Where build outputs go: `root/_build/avmd`.
     pub fn build_dir(&self) -> PathBuf {
         self.root.join("_build").join("avmd")
+    }
+
+    /// The project's own file (`avmd.toml`, `rebar.config` or `mix.exs`), where diagnostics about no
+    /// source file in particular go.
+    pub fn project_file(&self) -> PathBuf {
+        self.root.join(self.kind.file_name())
     }
 
     /// The bundle path `root/_build/avmd/<app>.avm`.

@@ -7,6 +7,7 @@ mod build_support;
 use avmd_engine::build::Engine;
 use avmd_engine::host::{ConsoleLine, ConsoleStream, HostConfig, HostRuntime};
 use avmd_engine::project::Project;
+use avmd_engine::runner::Runner;
 use build_support::*;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;

@@ -7,6 +7,7 @@ use avmd_engine::build::Engine;
 use avmd_engine::diagnostic::Severity;
 use avmd_engine::host::{HostConfig, HostRuntime};
 use avmd_engine::project::Project;
+use avmd_engine::runner::Runner;
 use build_support::*;
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 use crate::contract;
 use crate::to_proto;
 use avmd_engine::diagnostic::Diagnostic;
-use avmd_engine::project::{Project, ProjectKind};
+use avmd_engine::project::Project;
 use avmd_engine::routes;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -18,11 +18,7 @@ const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The file that holds the project's settings; diagnostics about no file in particular go there.
 pub fn project_file(project: &Project) -> PathBuf {
-    project.root.join(match project.kind {
-        ProjectKind::Avmd => "avmd.toml",
-        ProjectKind::Rebar => "rebar.config",
-        ProjectKind::Mix => "mix.exs",
-    })
+    project.project_file()
 }
 
 /// Reads source text once per file, bounded by `MAX_SOURCE_BYTES`.

@@ -64,7 +64,7 @@ pub struct RouteInfo {
 fn is_project_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
-        .is_some_and(|n| matches!(n, "avmd.toml" | "rebar.config" | "mix.exs"))
+        .is_some_and(avmd_engine::project::is_project_file)
 }
 
 fn is_source(path: &Path) -> bool {

@@ -1,15 +1,16 @@
 %% @doc Process: the host harness. One long-lived `erl' that the avmd engine (engine/src/host.rs)
-%% drives over stdio: requests are {packet,4} frames of tab-separated fields, replies and events are
-%% {packet,4} frames of JSON. It boots an app from its `.avm' bundle the way a device does (modules loaded
-%% from the bundle's bytes, priv files registered for `atomvm:read_priv/2', the start module's `start/0'
-%% called) and reboots it on a new bundle without restarting the VM. The app's output reaches the engine
+%% drives over stdio: requests are {packet,4} frames of tab-separated fields, except `load', whose frame is
+%% the external term `{load, StateDir, Bundle, Sections}' (the engine reads the bundle and makes its
+%% beams OTP-loadable; `Bundle' is the device bytes, for the `main.avm' partition shim); replies and events are {packet,4} frames of JSON. It boots an app from its sections the
+%% way a device does (modules loaded, priv files registered for `atomvm:read_priv/2', the start module's
+%% `start/0' called) and reboots it on a new bundle without restarting the VM. The app's output reaches the engine
 %% as console lines: every app process has an `avmd_host_console' as group leader, and log events go
 %% through `avmd_host_logger'. Host-only: never packed into a bundle.
 -module(avmd_host).
 -export([main/0, restart_app/0, state_file/1]).
 
 %% Modules a bundle may not replace: the harness and the device shims.
--define(PROTECTED, [avmd_host, avmd_host_bundle, avmd_host_console, avmd_host_logger,
+-define(PROTECTED, [avmd_host, avmd_host_console, avmd_host_logger,
                     atomvm, esp, network, gpio]).
 %% How long the harness looks for the app's listening socket after start/0.
 -define(LISTEN_WAIT_MS, 15000).
@@ -46,6 +47,9 @@ state_file(Name) ->
 
 loop(S = #{port := Port}) ->
     receive
+        {Port, {data, <<131, _/binary>> = Term}} ->
+            S2 = request(binary_to_term(Term), S),
+            loop(S2);
         {Port, {data, Req}} ->
             S2 = request(binary:split(Req, <<"\t">>, [global]), S),
             loop(S2);
@@ -68,7 +72,7 @@ loop(S = #{port := Port}) ->
             event(S, #{event => console, stream => harness, text => <<"esp:restart/0: rebooting the app">>}),
             S2 = case maps:get(bundle, S) of
                      undefined -> S;
-                     Path -> element(2, boot(Path, S))
+                     {StateDir, Bundle, Sections} -> element(2, boot(StateDir, Bundle, Sections, S))
                  end,
             loop(S2);
         _ ->
@@ -93,8 +97,8 @@ request([<<"config">>, Platform, Overrides, Port, MaxHeap], S) ->
     end,
     reply(S, #{reply => config, ok => true}),
     S;
-request([<<"load">>, Path], S) ->
-    {Reply, S2} = boot(Path, S),
+request({load, StateDir, Bundle, Sections}, S) ->
+    {Reply, S2} = boot(StateDir, Bundle, Sections, S),
     reply(S2, Reply#{reply => load}),
     S2;
 request([<<"stop">>], S) ->
@@ -115,28 +119,17 @@ parse_term(Text) ->
 
 %% ---- booting ----
 
-boot(Path, S0) ->
+boot(StateDir, Bundle, Sections, S0) ->
     S = stop_app(S0),
-    case file:read_file(Path) of
-        {ok, Bytes} ->
-            case avmd_host_bundle:parse(Bytes) of
-                {ok, Sections} -> boot_sections(Path, Sections, S);
-                {error, Why} -> {#{ok => false, error => Why}, S}
-            end;
-        {error, Why} ->
-            {#{ok => false, error => iolist_to_binary(io_lib:format("~ts: ~p", [Path, Why]))}, S}
-    end.
-
-boot_sections(Path, Sections, S) ->
-    application:set_env(avmd_host, state_dir, filename:dirname(Path)),
-    application:set_env(avmd_host, bundle, Path),
+    application:set_env(avmd_host, state_dir, binary_to_list(StateDir)),
+    application:set_env(avmd_host, bundle, Bundle),
     ets:delete_all_objects(avmd_priv),
     Beams = [{Name, Flags, Data} || {Name, Flags, Data} <- Sections, Flags band 2 =/= 0],
     Privs = [{Name, Data} || {Name, Flags, Data} <- Sections, Flags band 4 =/= 0],
     [register_priv(Name, Data) || {Name, Data} <- Privs],
     {Loaded, Problems} = lists:foldl(fun load_beam/2, {[], []}, Beams),
     [event(S, #{event => console, stream => harness, text => P}) || P <- lists:reverse(Problems)],
-    S2 = S#{modules => Loaded, bundle => Path},
+    S2 = S#{modules => Loaded, bundle => {StateDir, Bundle, Sections}},
     case [Name || {Name, Flags, _} <- Beams, Flags band 1 =/= 0] of
         [StartName | _] ->
             Start = module_atom(StartName),
@@ -169,16 +162,11 @@ load_beam({Name, _Flags, Data}, {Loaded, Problems}) ->
         true ->
             {Loaded, [<<"skipped ", Name/binary, ": the host provides this module">> | Problems]};
         false ->
-            case avmd_host_bundle:beam_for_otp(Data) of
-                {ok, Beam} ->
-                    _ = code:purge(Mod),
-                    case code:load_binary(Mod, binary_to_list(Name), Beam) of
-                        {module, Mod} -> {[Mod | Loaded], Problems};
-                        {error, Why} ->
-                            {Loaded, [iolist_to_binary(io_lib:format("cannot load ~ts: ~p", [Name, Why])) | Problems]}
-                    end;
+            _ = code:purge(Mod),
+            case code:load_binary(Mod, binary_to_list(Name), Data) of
+                {module, Mod} -> {[Mod | Loaded], Problems};
                 {error, Why} ->
-                    {Loaded, [<<"cannot load ", Name/binary, ": ", Why/binary>> | Problems]}
+                    {Loaded, [iolist_to_binary(io_lib:format("cannot load ~ts: ~p", [Name, Why])) | Problems]}
             end
     end.
 

@@ -91,9 +91,8 @@ partition_list() ->
 %% @doc Reading `main.avm' gives the running bundle's bytes; other partitions read as erased flash.
 -spec partition_read(binary(), non_neg_integer(), non_neg_integer()) -> {ok, binary()}.
 partition_read(<<"main.avm">>, Offset, Len) ->
-    Bundle = application:get_env(avmd_host, bundle, undefined),
-    case Bundle =/= undefined andalso file:read_file(Bundle) of
-        {ok, Bin} when Offset =< byte_size(Bin) ->
+    case application:get_env(avmd_host, bundle, undefined) of
+        Bin when is_binary(Bin), Offset =< byte_size(Bin) ->
             Avail = min(Len, byte_size(Bin) - Offset),
             <<_:Offset/binary, Part:Avail/binary, _/binary>> = Bin,
             {ok, <<Part/binary, (binary:copy(<<255>>, Len - Avail))/binary>>};

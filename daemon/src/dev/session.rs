@@ -1,6 +1,7 @@
 //! One `avmd dev` session's build loop: owns the engine and the host runtime, turns every batch of
 //! file changes into an incremental build, and (only when the build made a bundle) a dev copy of the
-//! bundle with missing device functions poisoned, which the host runtime boots in place of the old app.
+//! bundle with missing device functions poisoned, made in memory, which the host runtime boots in place
+//! of the old app.
 //! A broken build, or a bundle whose app fails to start, never replaces the last good bundle: it keeps
 //! serving and the error goes to the terminal, the dashboard and the API. Every build is stored in
 //! the history database.
@@ -13,8 +14,9 @@ use std::time::{Duration, Instant};
 use avmd_engine::build::{BuildOutcome, Engine};
 use avmd_engine::devpoison;
 use avmd_engine::diagnostic::{Diagnostic, Severity};
-use avmd_engine::host::{HostConfig, HostRuntime};
+use avmd_engine::host::{ConsoleStream, HostConfig, HostRuntime};
 use avmd_engine::project::Project;
+use avmd_engine::runner::Runner;
 
 use super::profile;
 use super::state::{now_ms, BuildView, DiagnosticView, Shared};
@@ -41,8 +43,8 @@ struct Session {
     host_cfg: HostConfig,
     shared: Arc<Shared>,
     cfg: SessionConfig,
-    /// The dev bundle now serving (kept on disk: the engine overwrites its own output every build).
-    serving: Option<PathBuf>,
+    /// The dev bundle now serving (its bytes: a failed boot puts it back).
+    serving: Option<Arc<[u8]>>,
     /// The engine's SHA-256 of the bundle now serving.
     serving_sha: Option<String>,
 }
@@ -112,6 +114,7 @@ fn host_config(project: &Project, cfg: &SessionConfig) -> HostConfig {
             cfg.dashboard_port,
         )),
         extra_code_paths: Vec::new(),
+        state_dir: Some(project.build_dir().join("dev")),
     }
 }
 
@@ -148,9 +151,9 @@ fn forward_console(host: &HostRuntime, shared: Arc<Shared>) {
         .spawn(move || {
             for line in rx.iter() {
                 let stream = match line.stream {
-                    avmd_engine::host::ConsoleStream::Stdout => "stdout",
-                    avmd_engine::host::ConsoleStream::Crash => "crash",
-                    avmd_engine::host::ConsoleStream::Harness => "harness",
+                    ConsoleStream::Stdout => "stdout",
+                    ConsoleStream::Crash => "crash",
+                    ConsoleStream::Harness => "harness",
                 };
                 term::console(stream, &line.text);
                 shared.console(stream, &line.text);
@@ -364,92 +367,76 @@ impl Session {
             self.warn("the host runtime's VM had exited; starting a new one");
             self.restart_host(self.host_cfg.clone());
         }
-        match self.dev_bundle(&bundle.path, &bundle.sha256, view) {
+        let dev = match self.dev_bundle(&bundle.bytes, view) {
+            Ok(dev) => dev,
             Err(err) => {
                 view.record.result = "error".into();
                 view.load_error = Some(format!("{err:#}"));
+                return;
             }
-            Ok(dev_path) => match self.host.load_bundle(&dev_path) {
-                Ok(()) => {
-                    // start/0 has returned, but the app may open its listener a moment later: wait
-                    // for it, so "ok" and the reload event mean "serving" (a tab reloaded earlier
-                    // would get connection refused). An app that never listens just costs the wait.
-                    if self.host.wait_for_port(LISTEN_WAIT).is_none() {
-                        self.shared.console(
-                            "avmd",
-                            &format!("the app opened no listening socket within {LISTEN_WAIT:?}"),
-                        );
-                    }
-                    view.record.result = "ok".into();
-                    self.serving_sha = Some(bundle.sha256.clone());
-                    if let Some(old) = self.serving.replace(dev_path.clone()) {
-                        if old != dev_path {
-                            let _ = std::fs::remove_file(old);
-                        }
+        };
+        match self.host.boot(&dev) {
+            Ok(()) => {
+                // start/0 has returned, but the app may open its listener a moment later: wait
+                // for it, so "ok" and the reload event mean "serving" (a tab reloaded earlier
+                // would get connection refused). An app that never listens just costs the wait.
+                if self.host.wait_for_port(LISTEN_WAIT).is_none() {
+                    self.shared.console(
+                        "avmd",
+                        &format!("the app opened no listening socket within {LISTEN_WAIT:?}"),
+                    );
+                }
+                view.record.result = "ok".into();
+                self.serving_sha = Some(bundle.sha256.clone());
+                self.serving = Some(dev);
+            }
+            Err(err) => {
+                // The app did not come up from this bundle: put the last good one back.
+                view.record.result = "failed".into();
+                view.record.n_errors += 1;
+                let message = format!("the app did not start from the new bundle: {err:#}");
+                diagnostics.push(DiagnosticView {
+                    file: None,
+                    line: 0,
+                    column: 0,
+                    severity: "error".into(),
+                    source: "host".into(),
+                    rendered: format!("<host>:0:0: error: {message}"),
+                    message: message.clone(),
+                });
+                view.load_error = Some(message);
+                if let Some(good) = self.serving.clone() {
+                    if let Err(err) = self.host.boot(&good) {
+                        term::warning(&format!("could not restart the last good bundle: {err:#}"));
+                        self.serving = None;
+                        self.serving_sha = None;
                     }
                 }
-                Err(err) => {
-                    // The app did not come up from this bundle: put the last good one back.
-                    view.record.result = "failed".into();
-                    view.record.n_errors += 1;
-                    let message = format!("the app did not start from the new bundle: {err:#}");
-                    diagnostics.push(DiagnosticView {
-                        file: None,
-                        line: 0,
-                        column: 0,
-                        severity: "error".into(),
-                        source: "host".into(),
-                        rendered: format!("<host>:0:0: error: {message}"),
-                        message: message.clone(),
-                    });
-                    view.load_error = Some(message);
-                    if self.serving.as_ref() != Some(&dev_path) {
-                        let _ = std::fs::remove_file(&dev_path);
-                    }
-                    if let Some(good) = self.serving.clone() {
-                        if let Err(err) = self.host.load_bundle(&good) {
-                            term::warning(&format!(
-                                "could not restart the last good bundle: {err:#}"
-                            ));
-                            self.serving = None;
-                            self.serving_sha = None;
-                        }
-                    }
-                }
-            },
+            }
         }
     }
 
-    /// Writes the dev copy of a bundle under `_build/avmd/dev/`, with the calls the device lacks
-    /// poisoned (see `devpoison`); the engine's own output stays untouched.
-    fn dev_bundle(
-        &self,
-        bundle: &Path,
-        sha256: &str,
-        view: &mut BuildView,
-    ) -> anyhow::Result<PathBuf> {
-        let project = self.engine.project();
-        let dir = project.build_dir().join("dev");
-        std::fs::create_dir_all(&dir)?;
-        let bytes = std::fs::read(bundle)?;
-        let short = &sha256[..sha256.len().min(12)];
-        let path = dir.join(format!("{}.{short}.avm", project.app));
-        let platform = profile::platform(&project.profile);
-        let out = match (self.cfg.poison, platform) {
+    /// The dev copy of a bundle, in memory: the calls the device lacks poisoned (see `devpoison`),
+    /// so they fail with `undef` on host as on the device. The engine's own output stays untouched.
+    fn dev_bundle(&self, bundle: &Arc<[u8]>, view: &mut BuildView) -> anyhow::Result<Arc<[u8]>> {
+        let platform = profile::platform(&self.engine.project().profile);
+        match (self.cfg.poison, platform) {
             (true, Some(platform)) => {
-                let p = devpoison::poison_bundle(&bytes, platform, &[])
+                let p = devpoison::poison_bundle(bundle, platform, &[])
                     .map_err(|e| anyhow::anyhow!("preparing the dev bundle: {e}"))?;
                 view.poisoned_calls = p
                     .misses
                     .iter()
                     .map(|m| format!("{} (in {})", m.call, m.module))
                     .collect();
-                p.bundle
+                Ok(if p.misses.is_empty() {
+                    Arc::clone(bundle)
+                } else {
+                    p.bundle.into()
+                })
             }
-            _ => bytes,
-        };
-        std::fs::write(&path, out)?;
-        Ok(path)
+            _ => Ok(Arc::clone(bundle)),
+        }
     }
 
     /// Rescans the route map from the start module's source (or, when it lists none, the first

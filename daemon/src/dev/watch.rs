@@ -31,7 +31,7 @@ pub const MAX_BURST: Duration = Duration::from_millis(1000);
 pub const SOURCE_DIRS: [&str; 4] = ["src", "include", "lib", "priv"];
 
 /// Project files at the root whose changes trigger a build.
-pub const PROJECT_FILES: [&str; 3] = ["avmd.toml", "rebar.config", "mix.exs"];
+pub use avmd_engine::project::PROJECT_FILES;
 
 /// What the watcher tells the build loop.
 #[derive(Debug)]

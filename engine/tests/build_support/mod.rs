@@ -2,6 +2,7 @@
 //! strings, and a tiny HTTP/1.1 client over a real socket to 127.0.0.1.
 #![allow(dead_code)]
 
+use avmd_engine::runner::Runner;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -152,7 +153,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// The repository's `examples/hello_web`.
 pub fn hello_web_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello_web")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hello_web")
 }
 
 /// Boots `bundle` in `host` and checks the tiny app answers `GET /` with `expected`.
