@@ -4,12 +4,14 @@
 //! files as `App/priv/Path`, extra `.avm` libraries — in a fixed order, so equal trees give equal bytes.
 //! A broken build is data (`bundle: None` + diagnostics); `Err` only when the environment is broken.
 
+use crate::analysis;
 pub use crate::assemble::Bundle;
 use crate::assemble::{self, DeviceModule, RuntimeModule};
 use crate::beam::{self, StripOptions};
 use crate::compat::Platform;
 use crate::compiler::{CompileResult, Compiler, CompilerError};
 use crate::diagnostic::{Diagnostic, DiagnosticSource, Severity};
+use crate::files;
 use crate::packbeam::{self, Section, FLAG_START};
 use crate::project::Project;
 use crate::reach;
@@ -152,8 +154,8 @@ impl Engine {
     pub fn build(&mut self) -> Result<BuildOutcome, EngineError> {
         let t0 = Instant::now();
         let root = self.project.root.clone();
-        let erl_files = walk(&root.join("src"), "erl");
-        let ex_files = walk(&root.join("lib"), "ex");
+        let erl_files = files::erl_sources(&root);
+        let ex_files = files::ex_sources(&root);
         let mut n_compiled = 0;
 
         // Forget deleted files.
@@ -241,6 +243,19 @@ impl Engine {
 
         let mut bundle = None;
         let errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
+        let exports = (!errors).then(|| module_exports(&project_modules));
+        let runtime_names: Vec<&str> = self
+            .runtime
+            .iter()
+            .map(|r| r.module.name.as_str())
+            .collect();
+        diagnostics.extend(analysis::run(
+            &self.project,
+            &analysis::Compiled {
+                exports: exports.as_ref(),
+                runtime: &runtime_names,
+            },
+        ));
         if !errors {
             bundle = self.pack(project_modules, &mut diagnostics)?;
         }
@@ -363,10 +378,24 @@ impl Engine {
     }
 }
 
+/// Each module's exported `name/arity` pairs, read from its beam.
+fn module_exports(modules: &[DeviceModule]) -> HashMap<String, Vec<(String, u32)>> {
+    modules
+        .iter()
+        .map(|m| {
+            let exports = beam::parse(&m.beam)
+                .and_then(|b| beam::exports(&b))
+                .unwrap_or_default();
+            let pairs = exports.into_iter().map(|e| (e.function, e.arity)).collect();
+            (m.name.clone(), pairs)
+        })
+        .collect()
+}
+
 /// The files under `priv/` as (path relative to it with `/`, bytes), sorted.
 fn read_priv_files(priv_dir: &Path) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
     let mut out = Vec::new();
-    for file in walk(priv_dir, "") {
+    for file in files::walk(priv_dir, "") {
         let rel = file
             .strip_prefix(priv_dir)
             .unwrap_or(&file)
@@ -405,7 +434,7 @@ mod disk_cache {
     use super::{CacheEntry, DeviceModule};
     use crate::beam;
     use crate::compiler::RemoteCall;
-    use crate::diagnostic::{Diagnostic, DiagnosticSource, Severity};
+    use crate::diagnostic::{Diagnostic, DiagnosticSource};
     use serde_json::{json, Value};
     use std::collections::HashMap;
     use std::path::{Path, PathBuf};
@@ -532,14 +561,12 @@ mod disk_cache {
         }
         let mut diagnostics = Vec::new();
         for w in e["warnings"].as_array()? {
-            diagnostics.push(Diagnostic {
-                file: w["file"].as_str().map(PathBuf::from),
-                line: w["line"].as_u64()? as u32,
-                column: w["column"].as_u64()? as u32,
-                severity: Severity::Warning,
-                source: DiagnosticSource::Compiler,
-                message: w["message"].as_str()?.to_string(),
-            });
+            let message = w["message"].as_str()?.to_string();
+            let d = match w["file"].as_str() {
+                Some(f) => Diagnostic::warning(DiagnosticSource::Compiler, Path::new(f), message),
+                None => Diagnostic::warning_nowhere(DiagnosticSource::Compiler, message),
+            };
+            diagnostics.push(d.at(w["line"].as_u64()? as u32, w["column"].as_u64()? as u32));
         }
         Some(CacheEntry {
             hash,
@@ -584,34 +611,4 @@ fn hash_file(path: &Path, memo: &mut HashMap<PathBuf, [u8; 32]>) -> Result<[u8; 
     let h: [u8; 32] = Sha256::digest(&bytes).into();
     memo.insert(path.to_path_buf(), h);
     Ok(h)
-}
-
-/// Files under `dir` (recursively, hidden entries skipped) ending in `.ext` (any file when `ext` is
-/// empty), sorted.
-fn walk(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            if e.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(path),
-                Ok(t)
-                    if t.is_file()
-                        && (ext.is_empty() || path.extension().is_some_and(|x| x == ext)) =>
-                {
-                    out.push(path)
-                }
-                _ => {}
-            }
-        }
-    }
-    out.sort();
-    out
 }

@@ -5,7 +5,7 @@
 //! module included (for incremental builds). A VM that dies or hangs is restarted on the next request;
 //! a compile error is just a result.
 
-use crate::diagnostic::{Diagnostic, DiagnosticSource, Severity};
+use crate::diagnostic::{Diagnostic, DiagnosticSource};
 use crate::runtime_lib;
 use crate::vm_link::{Incoming, VmLink};
 use serde::Deserialize;
@@ -367,14 +367,11 @@ impl Compiler {
 fn unusable_path(file: &Path, bad: &str) -> CompileResult {
     CompileResult {
         ok: false,
-        diagnostics: vec![Diagnostic {
-            file: Some(file.to_path_buf()),
-            line: 0,
-            column: 0,
-            severity: Severity::Error,
-            source: DiagnosticSource::Compiler,
-            message: format!("path {bad:?} holds a tab or newline; rename it"),
-        }],
+        diagnostics: vec![Diagnostic::error(
+            DiagnosticSource::Compiler,
+            file,
+            format!("path {bad:?} holds a tab or newline; rename it"),
+        )],
         ..Default::default()
     }
 }
@@ -401,17 +398,14 @@ fn decode(reply: WireReply, bins: Vec<u8>) -> Result<CompileResult, CompilerErro
     let diagnostics = reply
         .diagnostics
         .into_iter()
-        .map(|d| Diagnostic {
-            file: Some(d.file),
-            line: d.line,
-            column: d.column,
-            severity: if d.severity == "error" {
-                Severity::Error
+        .map(|d| {
+            let message = d.message.trim_end().to_string();
+            if d.severity == "error" {
+                Diagnostic::error(DiagnosticSource::Compiler, &d.file, message)
             } else {
-                Severity::Warning
-            },
-            source: DiagnosticSource::Compiler,
-            message: d.message.trim_end().to_string(),
+                Diagnostic::warning(DiagnosticSource::Compiler, &d.file, message)
+            }
+            .at(d.line, d.column)
         })
         .collect();
     Ok(CompileResult {
@@ -457,6 +451,7 @@ pub fn elixir_ebin_dirs() -> Option<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Severity;
 
     fn reply(json: &str) -> WireReply {
         serde_json::from_str(json).unwrap()

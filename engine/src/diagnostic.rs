@@ -31,6 +31,10 @@ pub enum DiagnosticSource {
     Size,
     /// The project model (avmd.toml, rebar.config, mix.exs).
     Project,
+    /// Two routes with the same pattern and overlapping methods (`analysis`).
+    RouteConflict,
+    /// A route whose module lacks a callback the runtime calls (`analysis`).
+    HandlerContract,
 }
 
 impl DiagnosticSource {
@@ -40,6 +44,8 @@ impl DiagnosticSource {
             DiagnosticSource::Compat => "atomvm-compat",
             DiagnosticSource::Size => "size",
             DiagnosticSource::Project => "project",
+            DiagnosticSource::RouteConflict => "route-conflict",
+            DiagnosticSource::HandlerContract => "handler-contract",
         }
     }
 }
@@ -54,6 +60,20 @@ pub struct Diagnostic {
     pub column: u32,
     pub severity: Severity,
     pub source: DiagnosticSource,
+    pub message: String,
+    /// How many characters from `column` to underline; 0 = the token there.
+    pub span: u32,
+    /// Another place the diagnostic points at (the route that wins a conflict).
+    pub related: Option<Box<Related>>,
+}
+
+/// A second location of a diagnostic, with what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub file: PathBuf,
+    pub line: u32,
+    pub column: u32,
+    pub span: u32,
     pub message: String,
 }
 
@@ -71,6 +91,8 @@ impl Diagnostic {
             severity,
             source,
             message,
+            span: 0,
+            related: None,
         }
     }
 
@@ -97,6 +119,19 @@ impl Diagnostic {
     /// A warning about no file in particular.
     pub fn warning_nowhere(source: DiagnosticSource, message: impl Into<String>) -> Self {
         Self::new(Severity::Warning, source, None, message.into())
+    }
+
+    /// The same diagnostic underlining `span` characters from its column.
+    pub fn spanning(self, span: u32) -> Self {
+        Diagnostic { span, ..self }
+    }
+
+    /// The same diagnostic pointing also at `related`.
+    pub fn with_related(self, related: Related) -> Self {
+        Diagnostic {
+            related: Some(Box::new(related)),
+            ..self
+        }
     }
 
     /// The same diagnostic at 1-based `line` and `column` (0 = unknown).

@@ -1,15 +1,18 @@
 //! avmd's engine: turns a handler project into an exact AtomVM `.avm` bundle and runs it on host OTP.
 //! It neither prints nor exits; callers (the `avmd` binary, the language server) decide what to show.
 
+pub mod analysis;
 pub mod assemble;
 pub mod beam;
 pub mod build;
 pub mod code;
 pub mod compat;
 pub mod compiler;
+pub mod contract;
 pub mod devpoison;
 pub mod diagnostic;
 pub mod etf;
+pub mod files;
 pub mod host;
 pub mod packbeam;
 pub mod project;

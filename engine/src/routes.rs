@@ -369,24 +369,7 @@ pub fn scan_project(root: &Path, start_module: &str) -> Option<(PathBuf, Vec<Rou
 
 /// The project's `lib/**/*.ex` files, sorted by path.
 pub fn elixir_sources(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    elixir_files(&root.join("lib"), 0, &mut out);
-    out.sort();
-    out
-}
-
-/// The `.ex` files under `dir`, a few levels deep (Elixir nests modules in folders).
-fn elixir_files(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for p in rd.filter_map(|e| e.ok().map(|e| e.path())) {
-        if p.is_dir() && depth < 4 {
-            elixir_files(&p, depth + 1, out);
-        } else if p.extension().is_some_and(|e| e == "ex") {
-            out.push(p);
-        }
-    }
+    crate::files::ex_sources(root)
 }
 
 #[cfg(test)]

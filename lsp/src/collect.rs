@@ -1,16 +1,13 @@
-//! One build's findings, grouped per file the way `textDocument/publishDiagnostics` sends them: the
-//! engine's diagnostics (compiler, AtomVM compatibility, size, project) plus route conflicts found by
-//! scanning each `src/**/*.erl` and handler contract misses on the project's route map. Reads source files (to place columns and find routes); starts nothing.
+//! One build's findings, grouped per file the way `textDocument/publishDiagnostics` sends them. Every
+//! finding is the engine's (compiler, AtomVM compatibility, size, project, route conflicts, handler
+//! contracts); this only places them. Reads source files (to convert columns); starts nothing.
 
-use crate::contract;
 use crate::to_proto;
 use avmd_engine::diagnostic::Diagnostic;
 use avmd_engine::project::Project;
-use avmd_engine::routes;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use tower_lsp_server::lsp_types::{self as lsp, NumberOrString};
-use tower_lsp_server::UriExt;
+use tower_lsp_server::lsp_types as lsp;
 
 /// Source files bigger than this are not read for column placement or routes (a generated file
 /// should not stall the editor).
@@ -46,65 +43,8 @@ impl Sources {
     }
 }
 
-/// The `.erl` files under `dir`, recursively, sorted (skips `_build` and hidden directories).
-pub fn erl_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if p.is_dir() {
-                if !name.starts_with('.') && name != "_build" {
-                    stack.push(p);
-                }
-            } else if p.extension().is_some_and(|x| x == "erl") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Route-conflict warnings for one source file (LSP positions), each pointing back at the route
-/// that wins.
-pub fn route_conflicts(path: &Path, text: &str) -> Vec<lsp::Diagnostic> {
-    let found = routes::scan_file(path, text);
-    let lines: Vec<&str> = text.lines().collect();
-    let line_of = |r: &routes::Route| lines.get((r.line as usize).wrapping_sub(1)).copied();
-    let uri = lsp::Uri::from_file_path(path);
-    routes::conflicts(&found)
-        .into_iter()
-        .map(|c| {
-            let (r, first) = (&found[c.index], &found[c.first]);
-            lsp::Diagnostic {
-                range: to_proto::route_range(r, line_of(r)),
-                severity: Some(lsp::DiagnosticSeverity::WARNING),
-                code: Some(NumberOrString::String("route-conflict".into())),
-                source: Some("avmd".into()),
-                message: c.message(&found),
-                related_information: uri.clone().map(|uri| {
-                    vec![lsp::DiagnosticRelatedInformation {
-                        location: lsp::Location::new(
-                            uri,
-                            to_proto::route_range(first, line_of(first)),
-                        ),
-                        message: format!("{} is declared here first", first.path),
-                    }]
-                }),
-                ..Default::default()
-            }
-        })
-        .collect()
-}
-
-/// Every file with something to report after a build, with its LSP diagnostics (engine order, then
-/// route conflicts). Relative engine paths are taken from the project root.
+/// Every file with something to report after a build, with its LSP diagnostics (engine order).
+/// Relative engine paths are taken from the project root.
 pub fn by_file(
     project: &Project,
     diagnostics: &[Diagnostic],
@@ -118,103 +58,12 @@ pub fn by_file(
             None => project_file(project),
         };
         let line = sources.line(&file, d.line).map(str::to_string);
-        out.entry(file)
-            .or_default()
-            .push(to_proto::diagnostic(d, line.as_deref()));
-    }
-    let files = erl_files(&project.root.join("src"));
-    for file in files.iter().chain(&routes::elixir_sources(&project.root)) {
-        let Some(text) = sources.text(file) else {
-            continue;
-        };
-        let found = route_conflicts(file, text);
-        if !found.is_empty() {
-            out.entry(file.clone()).or_default().extend(found);
+        let mut lsp_d = to_proto::diagnostic(d, line.as_deref());
+        if let Some(r) = &d.related {
+            let text = sources.line(&r.file, r.line).map(str::to_string);
+            lsp_d.related_information = to_proto::related(r, text.as_deref()).map(|x| vec![x]);
         }
-    }
-    if let Some((file, found)) = routes::scan_project(&project.root, &project.start_module) {
-        let found = handler_contracts(project, &files, &file, &found, &mut sources);
-        if !found.is_empty() {
-            out.entry(file).or_default().extend(found);
-        }
+        out.entry(file).or_default().push(lsp_d);
     }
     out
-}
-
-/// Handler contract warnings for the route map read from `file` (see `contract`).
-fn handler_contracts(
-    project: &Project,
-    files: &[PathBuf],
-    file: &Path,
-    found: &[routes::Route],
-    sources: &mut Sources,
-) -> Vec<lsp::Diagnostic> {
-    let runtime = avmd_engine::runtime_lib::device_modules();
-    // Modules of extra .avm libraries are not known by name here, so nothing is "missing" then.
-    let may_be_elsewhere = !project.extra_avms.is_empty();
-    let mut texts: HashMap<String, String> = HashMap::new();
-    let mut wanted: Vec<&str> = found
-        .iter()
-        .filter_map(|r| contract::required(r).map(|(m, _)| m))
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    for m in wanted {
-        let path = files.iter().find(|f| f.file_stem().is_some_and(|s| s == m));
-        if let Some(text) = path.and_then(|p| sources.text(p)) {
-            texts.insert(m.to_string(), text.to_string());
-        }
-    }
-    let findings = contract::check(found, |m| {
-        if let Some(t) = texts.get(m) {
-            contract::Module::Source(t)
-        } else if may_be_elsewhere
-            || m.starts_with("Elixir.")
-            || runtime.iter().any(|(name, _)| *name == m)
-        {
-            // Elixir modules are not looked up by file name here: never called missing.
-            contract::Module::Runtime
-        } else {
-            contract::Module::Missing
-        }
-    });
-    findings
-        .into_iter()
-        .map(|(i, message)| lsp::Diagnostic {
-            range: to_proto::route_range(&found[i], sources.line(file, found[i].line)),
-            severity: Some(lsp::DiagnosticSeverity::WARNING),
-            code: Some(NumberOrString::String("handler-contract".into())),
-            source: Some("avmd".into()),
-            message,
-            ..Default::default()
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_repeated_route_is_flagged_at_the_second_with_the_first_as_related() {
-        let dir = std::env::temp_dir().join(format!("avmd-lsp-collect-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("r.erl");
-        let text = "routes() ->\n    [{<<\"/a\">>, h, #{methods => [<<\"GET\">>]}},\n     {<<\"/a\">>, g, #{methods => [<<\"HEAD\">>]}}].\n";
-        std::fs::write(&file, text).unwrap();
-        let d = route_conflicts(&file, text);
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].range.start, lsp::Position::new(2, 5));
-        assert_eq!(d[0].severity, Some(lsp::DiagnosticSeverity::WARNING));
-        let rel = d[0].related_information.as_ref().expect("related info");
-        assert_eq!(rel[0].location.range.start, lsp::Position::new(1, 5));
-        assert!(d[0].message.contains("HEAD"), "{}", d[0].message);
-    }
-
-    #[test]
-    fn distinct_routes_give_nothing() {
-        let text = "[{<<\"/a\">>, h, []}, {<<\"/b\">>, h, []}]";
-        assert!(route_conflicts(Path::new("/nonexistent/x.erl"), text).is_empty());
-    }
 }

@@ -6,7 +6,6 @@
 //! custom request `avmd/routes` with the project's route map (docs/lsp.md).
 
 pub mod collect;
-pub mod contract;
 pub mod definition;
 pub mod lens;
 pub mod server;

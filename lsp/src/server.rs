@@ -139,14 +139,11 @@ impl Backend {
                     return;
                 };
                 let d = to_proto::diagnostic(
-                    &avmd_engine::diagnostic::Diagnostic {
-                        file: Some(path.clone()),
-                        line: 0,
-                        column: 0,
-                        severity: avmd_engine::diagnostic::Severity::Error,
-                        source: avmd_engine::diagnostic::DiagnosticSource::Project,
+                    &avmd_engine::diagnostic::Diagnostic::error(
+                        avmd_engine::diagnostic::DiagnosticSource::Project,
+                        &path,
                         message,
-                    },
+                    ),
                     collect::Sources::default().line(&path, 1),
                 );
                 self.client
@@ -275,7 +272,7 @@ fn find_definition(file: &Path, pos: Position) -> Option<Location> {
     let target = definition::target_at(&line, pos.character)?;
     let module_file = |m: &str| {
         let project = Project::discover(file).ok()?;
-        collect::erl_files(&project.root.join("src"))
+        avmd_engine::files::erl_sources(&project.root)
             .into_iter()
             .find(|f| f.file_stem().is_some_and(|s| s == m))
     };

@@ -2,15 +2,20 @@
 //! (as Erlang's compiler does); LSP counts from 0 in UTF-16 code units, the default position encoding
 //! (LSP 3.17 "Position"), so a column is converted against the text of its line when we have it.
 
-use avmd_engine::diagnostic::{Diagnostic, DiagnosticSource, Severity};
+use avmd_engine::diagnostic::{Diagnostic, DiagnosticSource, Related, Severity};
 use avmd_engine::routes::Route;
 use tower_lsp_server::lsp_types::{self as lsp, NumberOrString, Position, Range};
+use tower_lsp_server::UriExt;
 
 /// The `source` an editor shows next to a diagnostic: AtomVM API misses are told apart from the rest.
 pub fn source(src: DiagnosticSource) -> &'static str {
     match src {
         DiagnosticSource::Compat => "atomvm-compat",
-        DiagnosticSource::Compiler | DiagnosticSource::Size | DiagnosticSource::Project => "avmd",
+        DiagnosticSource::Compiler
+        | DiagnosticSource::Size
+        | DiagnosticSource::Project
+        | DiagnosticSource::RouteConflict
+        | DiagnosticSource::HandlerContract => "avmd",
     }
 }
 
@@ -56,7 +61,7 @@ pub fn range_at(line: u32, column: u32, line_text: Option<&str>) -> Range {
 /// One engine diagnostic as LSP sends it. `line_text` is the text of the diagnostic's line, if known.
 pub fn diagnostic(d: &Diagnostic, line_text: Option<&str>) -> lsp::Diagnostic {
     lsp::Diagnostic {
-        range: range_at(d.line, d.column, line_text),
+        range: span_range(d.line, d.column, d.span, line_text),
         severity: Some(severity(d.severity)),
         code: Some(NumberOrString::String(d.source.as_str().to_string())),
         source: Some(source(d.source).to_string()),
@@ -65,15 +70,38 @@ pub fn diagnostic(d: &Diagnostic, line_text: Option<&str>) -> lsp::Diagnostic {
     }
 }
 
+/// `span` characters from a 1-based `line`/`column`; a zero span is [`range_at`]'s token rule.
+pub fn span_range(line: u32, column: u32, span: u32, line_text: Option<&str>) -> Range {
+    if span == 0 || column == 0 {
+        return range_at(line, column, line_text);
+    }
+    let l = line.saturating_sub(1);
+    let first = (column - 1) as usize;
+    let (start, end) = match line_text {
+        Some(t) => (
+            utf16_offset(t, first),
+            utf16_offset(t, first + span as usize),
+        ),
+        None => (first as u32, first as u32 + span),
+    };
+    Range::new(Position::new(l, start), Position::new(l, end.max(start)))
+}
+
+/// A diagnostic's second location as LSP related information (None when the path is no URI).
+pub fn related(r: &Related, line_text: Option<&str>) -> Option<lsp::DiagnosticRelatedInformation> {
+    Some(lsp::DiagnosticRelatedInformation {
+        location: lsp::Location::new(
+            lsp::Uri::from_file_path(&r.file)?,
+            span_range(r.line, r.column, r.span, line_text),
+        ),
+        message: r.message.clone(),
+    })
+}
+
 /// The range of a route tuple's head, `{<<"/path">>`, which is where an editor points at a route.
 pub fn route_range(route: &Route, line_text: Option<&str>) -> Range {
-    let l = route.line.saturating_sub(1);
-    let start = match line_text {
-        Some(t) => utf16_offset(t, route.column.saturating_sub(1) as usize),
-        None => route.column.saturating_sub(1),
-    };
-    let head = utf16_len("{<<\"") + utf16_len(&route.path) + utf16_len("\">>");
-    Range::new(Position::new(l, start), Position::new(l, start + head))
+    let head = "{<<\"\">>".len() as u32 + route.path.chars().count() as u32;
+    span_range(route.line, route.column, head, line_text)
 }
 
 #[cfg(test)]
@@ -81,14 +109,12 @@ mod tests {
     use super::*;
 
     fn diag(line: u32, column: u32) -> Diagnostic {
-        Diagnostic {
-            file: None,
-            line,
-            column,
-            severity: Severity::Error,
-            source: DiagnosticSource::Compat,
-            message: "lists:sum/1 is not available on AtomVM".into(),
-        }
+        Diagnostic::error(
+            DiagnosticSource::Compat,
+            std::path::Path::new("a.erl"),
+            "lists:sum/1 is not available on AtomVM",
+        )
+        .at(line, column)
     }
 
     #[test]

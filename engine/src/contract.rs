@@ -2,17 +2,17 @@
 //! runtime will call (ARCHITECTURE.md "Handlers"): `handle/2` for a plain handler, `handle_api/4`
 //! for the `handler => Mod` of `httpd_api_handler`, `ws_init/2`, `ws_handle/2` and `ws_info/2` for
 //! that of `httpd_ws_handler`. A miss compiles fine and fails on the first request, so it is worth a
-//! warning at the route. Pure: routes and source text in, findings out; exports are read from the
-//! `-export` attributes in the source text.
+//! warning at the route. Pure: routes and the compiled modules' exports in, findings out (compiled
+//! exports, so `export_all` and generated functions count as the VM sees them).
 
-use avmd_engine::routes::Route;
+use crate::routes::Route;
 
 /// What a module lookup found.
 pub enum Module<'a> {
     /// A module of the avmd runtime: its contract is the runtime's business.
     Runtime,
-    /// A project module with this source text.
-    Source(&'a str),
+    /// A project module with these exported `name/arity` pairs.
+    Exports(&'a [(String, u32)]),
     /// Nowhere in the project or the runtime.
     Missing,
 }
@@ -28,38 +28,6 @@ pub fn required(route: &Route) -> Option<(&str, &'static [(&'static str, u32)])>
         )),
         h => Some((h, &[("handle", 2)])),
     }
-}
-
-/// Removes `%` comments, keeping line structure (strings with `%` in attributes are not a concern).
-fn uncommented(text: &str) -> String {
-    text.lines()
-        .map(|l| l.split('%').next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The `name/arity` pairs of every `-export([...])` in `text`; `None` under `export_all`.
-pub fn exports(text: &str) -> Option<Vec<(String, u32)>> {
-    let text = uncommented(text);
-    if text.contains("export_all") {
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("-export(") {
-        let after = &rest[i + "-export(".len()..];
-        let end = after.find(')').unwrap_or(after.len());
-        for item in after[..end].split([',', '[', ']']) {
-            if let Some((name, arity)) = item.trim().split_once('/') {
-                let name = name.trim().trim_matches('\'');
-                if let (false, Ok(a)) = (name.is_empty(), arity.trim().parse::<u32>()) {
-                    out.push((name.to_string(), a));
-                }
-            }
-        }
-        rest = &after[end..];
-    }
-    Some(out)
 }
 
 /// One warning per route whose module lacks a required callback or cannot be found.
@@ -81,10 +49,7 @@ pub fn check<'a>(
                     r.path
                 ),
             )),
-            Module::Source(text) => {
-                let Some(exported) = exports(text) else {
-                    continue;
-                };
+            Module::Exports(exported) => {
                 let missing: Vec<String> = callbacks
                     .iter()
                     .filter(|(f, a)| !exported.iter().any(|(g, b)| g == f && b == a))
@@ -110,7 +75,7 @@ pub fn check<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use avmd_engine::routes::scan;
+    use crate::routes::scan;
 
     const ROUTES: &str = r#"[{<<"/">>, httpd_static, #{}},
  {<<"/api">>, httpd_api_handler, #{handler => api}},
@@ -119,37 +84,27 @@ mod tests {
  {<<"/gone">>, gone, #{}},
  {<<"/var">>, httpd_api_handler, Opts}]"#;
 
-    fn lookup(m: &str) -> Module<'static> {
-        match m {
-            "httpd_static" | "httpd_api_handler" | "httpd_ws_handler" => Module::Runtime,
-            "api" => Module::Source("-module(api).\n-export([handle_api/4]).\n"),
-            "ws" => {
-                Module::Source("-module(ws).\n-export([ws_init/2,\n  ws_handle/2]). % ws_info/2\n")
-            }
-            "plain" => Module::Source("-module(plain).\n-compile(export_all).\n"),
-            _ => Module::Missing,
-        }
+    fn ex(pairs: &[(&str, u32)]) -> Vec<(String, u32)> {
+        pairs.iter().map(|(f, a)| (f.to_string(), *a)).collect()
     }
 
     #[test]
     fn missing_callbacks_and_modules_are_reported_at_their_routes() {
+        let api = ex(&[("handle_api", 4), ("module_info", 0)]);
+        let ws = ex(&[("ws_init", 2), ("ws_handle", 2)]);
+        let plain = ex(&[("handle", 2), ("helper", 1)]);
         let routes = scan(ROUTES);
-        let found = check(&routes, lookup);
+        let found = check(&routes, |m| match m {
+            "httpd_static" | "httpd_api_handler" | "httpd_ws_handler" => Module::Runtime,
+            "api" => Module::Exports(&api),
+            "ws" => Module::Exports(&ws),
+            "plain" => Module::Exports(&plain),
+            _ => Module::Missing,
+        });
         let at: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
         assert_eq!(at, [2, 4], "{found:?}");
         assert!(found[0].1.contains("ws_info/2"), "{}", found[0].1);
         assert!(!found[0].1.contains("ws_init"), "{}", found[0].1);
         assert!(found[1].1.contains("gone"), "{}", found[1].1);
-    }
-
-    #[test]
-    fn exports_reads_every_attribute_and_skips_comments() {
-        let text = "-export([a/0, 'b c'/2]).\n%% -export([hidden/1]).\n-export([\n  d/3\n]).\n";
-        assert_eq!(
-            exports(text).unwrap(),
-            [("a".into(), 0), ("b c".into(), 2), ("d".into(), 3)]
-        );
-        assert_eq!(exports("-compile([export_all])."), None);
-        assert_eq!(exports("-export([broken/x, /1, y/]).").unwrap(), []);
     }
 }
