@@ -62,11 +62,6 @@ fn read_bounded(file: &Path) -> Option<String> {
     std::fs::read_to_string(file).ok()
 }
 
-/// The characters a route's head `{<<"/path">>` takes, which is what an editor underlines.
-fn head_span(r: &Route) -> u32 {
-    (r.path.chars().count() + "{<<\"\">>".len()) as u32
-}
-
 /// One warning per shadowed route in `file`, pointing back at the route that wins. Pure.
 pub fn route_conflicts(file: &Path, found: &[Route]) -> Vec<Diagnostic> {
     routes::conflicts(found)
@@ -75,12 +70,12 @@ pub fn route_conflicts(file: &Path, found: &[Route]) -> Vec<Diagnostic> {
             let (r, first) = (&found[c.index], &found[c.first]);
             Diagnostic::warning(DiagnosticSource::RouteConflict, file, c.message(found))
                 .at(r.line, r.column)
-                .spanning(head_span(r))
+                .spanning(r.head_span())
                 .with_related(Related {
                     file: file.to_path_buf(),
                     line: first.line,
                     column: first.column,
-                    span: head_span(first),
+                    span: first.head_span(),
                     message: format!("{} is declared here first", first.path),
                 })
         })
@@ -98,7 +93,7 @@ pub fn handler_contracts<'a>(
         .map(|(i, message)| {
             Diagnostic::warning(DiagnosticSource::HandlerContract, file, message)
                 .at(found[i].line, found[i].column)
-                .spanning(head_span(&found[i]))
+                .spanning(found[i].head_span())
         })
         .collect()
 }

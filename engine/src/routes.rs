@@ -25,6 +25,13 @@ pub struct Route {
     pub column: u32,
 }
 
+impl Route {
+    /// The characters of the tuple's head `{<<"/path">>`, which is what an editor underlines.
+    pub fn head_span(&self) -> u32 {
+        (self.path.chars().count() + "{<<\"\">>".len()) as u32
+    }
+}
+
 /// Removes line comments starting at `marker` outside string literals, so commented-out routes are
 /// not listed: `%` in Erlang (`$%` is a character literal), `#` in Elixir (`?#` is one).
 fn strip_comments(src: &str, marker: char, char_prefix: char) -> String {

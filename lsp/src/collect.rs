@@ -13,11 +13,6 @@ use tower_lsp_server::lsp_types as lsp;
 /// should not stall the editor).
 const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
 
-/// The file that holds the project's settings; diagnostics about no file in particular go there.
-pub fn project_file(project: &Project) -> PathBuf {
-    project.project_file()
-}
-
 /// Reads source text once per file, bounded by `MAX_SOURCE_BYTES`.
 #[derive(Default)]
 pub struct Sources(HashMap<PathBuf, Option<String>>);
@@ -55,7 +50,7 @@ pub fn by_file(
         let file = match &d.file {
             Some(f) if f.is_absolute() => f.clone(),
             Some(f) => project.root.join(f),
-            None => project_file(project),
+            None => project.project_file(),
         };
         let line = sources.line(&file, d.line).map(str::to_string);
         let mut lsp_d = to_proto::diagnostic(d, line.as_deref());

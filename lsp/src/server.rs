@@ -158,7 +158,7 @@ impl Backend {
             .bad_project_files
             .lock()
             .await
-            .remove(&collect::project_file(&project));
+            .remove(&project.project_file());
         if let Some(uri) = cleared {
             self.client.publish_diagnostics(uri, Vec::new(), None).await;
         }

@@ -100,8 +100,7 @@ pub fn related(r: &Related, line_text: Option<&str>) -> Option<lsp::DiagnosticRe
 
 /// The range of a route tuple's head, `{<<"/path">>`, which is where an editor points at a route.
 pub fn route_range(route: &Route, line_text: Option<&str>) -> Range {
-    let head = "{<<\"\">>".len() as u32 + route.path.chars().count() as u32;
-    span_range(route.line, route.column, head, line_text)
+    span_range(route.line, route.column, route.head_span(), line_text)
 }
 
 #[cfg(test)]
