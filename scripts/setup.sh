@@ -7,7 +7,9 @@ cd "$root"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-apt_pkgs=(erlang-nox erlang-dev elixir curl wrk chromium python3-pip)
+# The second line builds the real AtomVM (scripts/atomvm.sh), which the tests run bundles on too.
+apt_pkgs=(erlang-nox erlang-dev elixir curl wrk chromium python3-pip
+  cmake ninja-build gperf zlib1g-dev libmbedtls-dev rebar3)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -29,6 +31,9 @@ if command -v npm >/dev/null 2>&1; then
   echo "==> playwright-core for the browser tests"
   (cd tests/browser && npm install --no-audit --no-fund --silent)
 fi
+
+echo "==> the real AtomVM (generic_unix, pinned commit; cached after the first build)"
+scripts/atomvm.sh >/dev/null
 
 echo "==> building the runtime and avmd"
 runtime/build.sh

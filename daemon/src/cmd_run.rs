@@ -1,11 +1,14 @@
-//! `avmd run [PATH] [--port N]`: builds the project, then boots the bundle on host OTP the way a device
-//! boots it (modules from the .avm bytes, `start/0` called, device shims for atomvm/esp/network/gpio) and
-//! serves it on 127.0.0.1. The app's output is printed as a device console; Ctrl-C stops everything.
+//! `avmd run [PATH] [--port N] [--vm host|atomvm]`: builds the project, then boots the bundle the way a
+//! device boots it and serves it on 127.0.0.1. On host OTP (the default) modules are loaded from the
+//! .avm bytes with device shims for atomvm/esp/network/gpio; with `--vm atomvm` the real AtomVM
+//! (generic_unix, built once by scripts/atomvm.sh) runs the bundle itself. The app's output is printed
+//! as a device console; Ctrl-C stops everything.
 
+use avmd_engine::atomvm::{AtomVmConfig, AtomVmRuntime, VmInstall};
 use avmd_engine::build::Engine;
 use avmd_engine::host::{ConsoleStream, HostConfig, HostRuntime};
 use avmd_engine::project::Project;
-use avmd_engine::runner::Runner;
+use avmd_engine::runner::{RunError, Runner};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::RecvTimeoutError;
@@ -19,9 +22,35 @@ pub struct Args {
     /// The port on 127.0.0.1 the app's httpd_server binds (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Per-process heap limit in words, to feel a device's memory limits.
+    /// Per-process heap limit in words, to feel a device's memory limits (host OTP only).
     #[arg(long)]
     pub max_heap_words: Option<u64>,
+    /// Where the bundle runs: host OTP (fast, the default) or the real AtomVM (the interpreter a
+    /// device runs; built into ~/.cache/avmd on first use).
+    #[arg(long, value_enum, default_value = "host")]
+    pub vm: VmChoice,
+}
+
+/// The VM a command boots bundles on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmChoice {
+    Host,
+    Atomvm,
+}
+
+/// The runner for `choice`: the host harness with `host`, a fresh AtomVM runner otherwise.
+pub fn start_runner(
+    choice: VmChoice,
+    host: HostConfig,
+) -> Result<Box<dyn Runner + Send>, RunError> {
+    Ok(match choice {
+        VmChoice::Host => Box::new(HostRuntime::start(host)?),
+        VmChoice::Atomvm => Box::new(AtomVmRuntime::new(AtomVmConfig {
+            vm: VmInstall::ensure()?,
+            port: host.port,
+            state_dir: host.state_dir,
+        })?),
+    })
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -46,18 +75,22 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // The compile VM is not needed while serving.
     drop(engine);
 
-    let mut host = HostRuntime::start(HostConfig {
-        port: args.port,
-        profile: Some(profile),
-        max_heap_words: args.max_heap_words,
-        state_dir: bundle.path.parent().map(Path::to_path_buf),
-        ..Default::default()
-    })?;
+    let mut host = start_runner(
+        args.vm,
+        HostConfig {
+            port: args.port,
+            profile: Some(profile),
+            max_heap_words: args.max_heap_words,
+            state_dir: bundle.path.parent().map(Path::to_path_buf),
+            ..Default::default()
+        },
+    )?;
     let console = host.subscribe();
     host.boot(&bundle.bytes)?;
     println!(
-        "booted {} ({} bytes, sha256 {})",
+        "booted {} on {} ({} bytes, sha256 {})",
         bundle.path.display(),
+        host.name(),
         bundle.size,
         &bundle.sha256[..16]
     );
@@ -66,13 +99,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     loop {
         match console.recv_timeout(Duration::from_millis(200)) {
             Ok(line) => {
-                let prefix = match line.stream {
-                    ConsoleStream::Stdout => "|",
-                    ConsoleStream::Crash => "!",
-                    ConsoleStream::Harness => "#",
-                };
                 let mut out = stdout.lock();
-                let _ = writeln!(out, "{prefix} {}", line.text);
+                let _ = writeln!(out, "{} {}", prefix(line.stream), line.text);
                 let _ = out.flush();
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -86,9 +114,22 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             }
         }
         if !host.is_running() {
-            eprintln!("avmd: the host runtime exited");
+            // Drain what the VM printed last (its crash summary) before saying it ended.
+            while let Ok(line) = console.recv_timeout(Duration::from_millis(100)) {
+                println!("{} {}", prefix(line.stream), line.text);
+            }
+            eprintln!("avmd: the {} exited", host.name());
             return Ok(1);
         }
     }
     Ok(0)
+}
+
+/// The console column that tells the app's output from crashes and the runner's notes.
+fn prefix(stream: ConsoleStream) -> &'static str {
+    match stream {
+        ConsoleStream::Stdout => "|",
+        ConsoleStream::Crash => "!",
+        ConsoleStream::Harness => "#",
+    }
 }

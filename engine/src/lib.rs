@@ -1,14 +1,16 @@
-//! avmd's engine: turns a handler project into an exact AtomVM `.avm` bundle and runs it on host OTP.
+//! avmd's engine: turns a handler project into an exact AtomVM `.avm` bundle and runs it on host OTP or the real AtomVM.
 //! It neither prints nor exits; callers (the `avmd` binary, the language server) decide what to show.
 
 pub mod analysis;
 pub mod assemble;
+pub mod atomvm;
 pub mod beam;
 pub mod build;
 pub mod code;
 pub mod compat;
 pub mod compiler;
 pub mod contract;
+pub mod crash_dump;
 pub mod devpoison;
 pub mod diagnostic;
 pub mod etf;

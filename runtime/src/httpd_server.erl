@@ -3,8 +3,10 @@
 %% everything to `gen_tcp_server' with `httpd_conn' as the protocol.
 %%
 %% Host overrides: `application:get_env(avmd, httpd_overrides, #{})' is merged over the app's config
-%% (its keys win; `middleware_prepend => [Step]' goes before the app's middleware). Devices have no
-%% such env, so this is a no-op there.
+%% (its keys win; `middleware_prepend => [Step]' goes before the app's middleware). AtomVM's
+%% `application:get_env/3' always answers the default, so on a real VM (`avmd run --vm atomvm') the
+%% runner passes the port and address in the environment instead: `AVMD_HTTPD_PORT',
+%% `AVMD_HTTPD_ADDRESS' (dotted quad). A device has neither, so this is a no-op there.
 -module(httpd_server).
 
 -export([start/1, stop/1, port/1, info/1, config/1]).
@@ -53,7 +55,7 @@ info(Server) ->
 %% @doc The effective config: profile defaults, then `Config', then the host overrides; checked.
 -spec config(map()) -> {ok, map()} | {error, term()}.
 config(Config) ->
-    Overrides = application:get_env(avmd, httpd_overrides, #{}),
+    Overrides = overrides(),
     Profile = maps:get(profile, Overrides, maps:get(profile, Config, host)),
     case lists:member(Profile, httpd_profile:profiles()) of
         false ->
@@ -63,6 +65,24 @@ config(Config) ->
             Merged0 = maps:merge(httpd_profile:merge(Profile, Config), maps:remove(middleware_prepend, Overrides)),
             Merged = Merged0#{middleware => Prepend ++ maps:get(middleware, Merged0)},
             check(maps:to_list(Merged), Merged)
+    end.
+
+overrides() ->
+    case application:get_env(avmd, httpd_overrides, undefined) of
+        undefined -> env_overrides();
+        Overrides -> Overrides
+    end.
+
+%% The runner's environment, read with the BIF every platform has (`os:getenv/1' answers `false'
+%% for a variable that is not set, and on a device for every variable).
+env_overrides() ->
+    Port = case os:getenv("AVMD_HTTPD_PORT") of
+        false -> #{};
+        P -> #{port => list_to_integer(P)}
+    end,
+    case os:getenv("AVMD_HTTPD_ADDRESS") of
+        false -> Port;
+        A -> Port#{address => list_to_tuple([binary_to_integer(N) || N <- binary:split(list_to_binary(A), <<".">>, [global])])}
     end.
 
 %% Checks every key (the first bad one is the error), then compiles the routes.
