@@ -23,6 +23,7 @@
     protocol := module(),
     args => term(),
     address => any | {byte(), byte(), byte(), byte()},
+    transport => tcp_transport:transport(),
     backlog => pos_integer(),
     max_connections => pos_integer(),
     on_full => reject | evict_idle
@@ -138,14 +139,15 @@ invalid(port, P) when is_integer(P), P >= 0, P =< 65535 -> false;
 invalid(protocol, M) when is_atom(M) -> false;
 invalid(on_full, V) when V =:= reject; V =:= evict_idle -> false;
 invalid(address, any) -> false;
+invalid(transport, T) when T =:= gen_tcp; T =:= socket -> false;
 %% all four are integers 0..255 (bor fails the guard on anything else)
 invalid(address, {A, B, C, D}) when (A bor B bor C bor D) band -256 =:= 0 -> false;
 invalid(K, N) when K =:= max_connections, is_integer(N), N > 0; K =:= backlog, is_integer(N), N > 0 -> false;
 %% A known key that failed its clause above; other keys (args) are the protocol's business.
-invalid(K, _) -> lists:member(K, [port, protocol, on_full, address, max_connections, backlog]).
+invalid(K, _) -> lists:member(K, [port, protocol, on_full, address, transport, max_connections, backlog]).
 
 init_server(Caller, Ref, Opts = #{port := Port, protocol := Protocol}) ->
-    case gen_tcp:listen(Port, listen_opts(Opts)) of
+    case tcp_transport:listen(Port, Opts) of
         {ok, LSock} ->
             Server = self(),
             Proto = {Protocol, maps:get(args, Opts, undefined)},
@@ -162,18 +164,6 @@ init_server(Caller, Ref, Opts = #{port := Port, protocol := Protocol}) ->
             Caller ! {Ref, {error, {listen, Reason}}}
     end.
 
-%% On a device the inet backend binds with `{address, Addr}' and ignores `{ip, Addr}'; OTP wants
-%% `{ip, Addr}' and rejects `{address, _}' (FACTS.md, "Sockets"). AtomVM answers "ATOM" for
-%% `machine', OTP "BEAM". On OTP, nodelay: a reply is one send, so Nagle can only delay it.
-listen_opts(Opts) ->
-    Base = [binary, {active, false}, {reuseaddr, true}, {backlog, maps:get(backlog, Opts, 16)}],
-    case {maps:get(address, Opts, any), catch erlang:system_info(machine)} of
-        {any, "BEAM"} -> [{nodelay, true} | Base];
-        {any, _} -> Base;
-        {Addr, "BEAM"} -> [{ip, Addr}, {nodelay, true} | Base];
-        {Addr, _} -> [{address, Addr} | Base]
-    end.
-
 loop(St = #st{conns = Conns, idle = Idle}) ->
     receive
         {accepted, Acceptor, Sock} ->
@@ -186,7 +176,7 @@ loop(St = #st{conns = Conns, idle = Idle}) ->
             loop(forget(Pid, St));
         {call, From, Ref, stop} ->
             From ! {Ref, {ok, ok}},
-            catch gen_tcp:close(St#st.lsock),
+            tcp_transport:close(St#st.lsock),
             exit(St#st.acceptor, kill),
             shutdown(St);
         {call, From, Ref, Request} ->
@@ -199,7 +189,7 @@ loop(St = #st{conns = Conns, idle = Idle}) ->
     end.
 
 handle_call(port, St) ->
-    {inet:port(St#st.lsock), St};
+    {tcp_transport:port(St#st.lsock), St};
 handle_call(info, St = #st{conns = Conns, idle = Idle, slots = Slots}) ->
     Counts = maps:map(fun(_Tag, Pids) -> map_size(Pids) end, Slots),
     {{ok, #{connections => map_size(Conns), idle => map_size(Idle), slots => Counts}}, St};
@@ -239,7 +229,7 @@ start_conn(Acceptor, Sock, St = #st{proto = {Protocol, Args}}) ->
 %% Closing the socket from here makes the connection's blocked recv return {error, closed}; the kill
 %% covers a connection that is not in recv. Its monitor is dropped now so the slot frees at once.
 evict(Pid, St) ->
-    catch gen_tcp:close(maps:get(Pid, St#st.conns)),
+    tcp_transport:close(maps:get(Pid, St#st.conns)),
     exit(Pid, kill),
     forget(Pid, St).
 
@@ -269,7 +259,7 @@ conn_init(Server, Protocol, Args) ->
 %% Acceptor process
 
 accept_loop(Server, LSock, Proto) ->
-    case gen_tcp:accept(LSock) of
+    case tcp_transport:accept(LSock) of
         {ok, Sock} ->
             Server ! {accepted, self(), Sock},
             receive
@@ -296,16 +286,16 @@ reject(Sock, {Protocol, Args}) ->
         receive
             {'$gen_tcp_server_socket', S} ->
                 catch Protocol:reject(S, Args),
-                catch gen_tcp:close(S)
+                tcp_transport:close(S)
         end
     end)).
 
 %% Gives the socket to the process that will own it and tells that process; kills it if the socket
 %% is already gone.
 hand_over(Sock, Pid) ->
-    case gen_tcp:controlling_process(Sock, Pid) of
+    case tcp_transport:controlling_process(Sock, Pid) of
         ok -> Pid ! {'$gen_tcp_server_socket', Sock};
-        {error, _} -> catch gen_tcp:close(Sock), exit(Pid, kill)
+        {error, _} -> tcp_transport:close(Sock), exit(Pid, kill)
     end.
 
 %% ---------------------------------------------------------------------------------------------

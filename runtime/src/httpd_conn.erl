@@ -40,7 +40,7 @@
 -spec init(term(), map()) -> ok.
 init(Sock, Cfg) ->
     Peer =
-        case inet:peername(Sock) of
+        case tcp_transport:peername(Sock) of
             {ok, P} -> P;
             _ -> undefined
         end,
@@ -61,7 +61,7 @@ reject(Sock, _Cfg) ->
 %% the config comes back from the server with the first bytes of the next request.
 wait(<<>>, C = #c{sock = S, cfg = #{idle_timeout := Idle, idle_report_after := Report}}) ->
     First = min(Report, Idle),
-    case gen_tcp:recv(S, 0, First) of
+    case tcp_transport:recv(S, 0, First) of
         {ok, Data} ->
             head_start(Data, C);
         {error, timeout} when First < Idle ->
@@ -70,7 +70,7 @@ wait(<<>>, C = #c{sock = S, cfg = #{idle_timeout := Idle, idle_report_after := R
         {error, _} ->
             %% idle_timeout: close quietly; RFC 9112 section 9.5 lets a server close an idle
             %% connection at any time.
-            gen_tcp:close(S)
+            tcp_transport:close(S)
     end;
 wait(<<"\r\n">>, C) ->
     %% Some clients send an extra CRLF after a body (RFC 9112 section 2.2): treat as idle.
@@ -80,14 +80,14 @@ wait(Buf, C) ->
 
 idle_wait(Timeout, C = #c{sock = S}) ->
     erlang:garbage_collect(),
-    case gen_tcp:recv(S, 0, Timeout) of
+    case tcp_transport:recv(S, 0, Timeout) of
         {ok, Data} ->
             case gen_tcp_server:wake() of
                 {ok, Cfg} -> head_start(Data, C#c{cfg = Cfg});
-                {error, _} -> gen_tcp:close(S)
+                {error, _} -> tcp_transport:close(S)
             end;
         {error, _} ->
-            gen_tcp:close(S)
+            tcp_transport:close(S)
     end.
 
 head_start(Data, C = #c{cfg = #{parser := P0}}) ->
@@ -106,9 +106,9 @@ head(Data, P, Deadline0, C = #c{sock = S}) ->
                     _ -> Deadline0
                 end,
             Left = Deadline - erlang:monotonic_time(millisecond),
-            case Left > 0 andalso gen_tcp:recv(S, 0, Left) of
+            case Left > 0 andalso tcp_transport:recv(S, 0, Left) of
                 {ok, More} -> head(More, P2, Deadline, C);
-                {error, Why} when Why =/= timeout -> gen_tcp:close(S);
+                {error, Why} when Why =/= timeout -> tcp_transport:close(S);
                 _TimedOut -> error_close(S, 408, <<"request header timeout">>)
             end;
         {error, Status, Reason} ->
@@ -214,14 +214,14 @@ respond({reply, Status, Headers, Body, Req}, C) ->
             _ -> {keepalive(Req), Headers}
         end,
     Out = httpd_reply:response(Status, Headers2, Body, reply_opts(Req, KeepAlive)),
-    sent(gen_tcp:send(C#c.sock, Out), KeepAlive, Req, C);
+    sent(tcp_transport:send(C#c.sock, Out), KeepAlive, Req, C);
 respond({done, Req}, C = #c{sock = S}) ->
     case erase('$httpd_stream') of
         {chunked, KeepAlive} ->
             %% The handler stopped without `fin': end the body properly for it.
-            sent(gen_tcp:send(S, httpd_reply:last_chunk()), KeepAlive, Req, C);
+            sent(tcp_transport:send(S, httpd_reply:last_chunk()), KeepAlive, Req, C);
         {raw, _} ->
-            gen_tcp:close(S);
+            tcp_transport:close(S);
         {_FinOrHead, KeepAlive} ->
             sent(ok, KeepAlive, Req, C);
         undefined ->
@@ -232,11 +232,11 @@ respond({upgrade, Req, Mod, WsOpts}, C) ->
     %% returns, the connection is over.
     _ = erase('$httpd_body'),
     _ = httpd_ws_conn:upgrade(Req, Mod, WsOpts),
-    gen_tcp:close(C#c.sock).
+    tcp_transport:close(C#c.sock).
 
 crashed(_Req, exit, {httpd, closed}, _Stack, C) ->
     %% The client went away while a handler was streaming to it: nothing to log.
-    gen_tcp:close(C#c.sock);
+    tcp_transport:close(C#c.sock);
 crashed(Req, Class, Reason, Stack, #c{sock = S}) ->
     case {erase('$httpd_body'), erase('$httpd_stream')} of
         {{error, Status, Why}, undefined} ->
@@ -248,7 +248,7 @@ crashed(Req, Class, Reason, Stack, #c{sock = S}) ->
             case Streaming of
                 undefined -> error_close(S, 500, <<"internal server error">>);
                 %% The status line is already out; all that is left is to cut the body short.
-                _ -> gen_tcp:close(S)
+                _ -> tcp_transport:close(S)
             end
     end.
 
@@ -265,7 +265,7 @@ sent(ok, false, #{keepalive := true}, C) ->
     %% We chose to close (limit reached, body left unread): the client may still be sending.
     linger_close(C#c.sock);
 sent(_SendResult, _KeepAlive, _Req, C) ->
-    gen_tcp:close(C#c.sock).
+    tcp_transport:close(C#c.sock).
 
 %% Whether this response may keep the connection: the client wants it, the per-connection request
 %% limit is not reached, and the request body is read or can be drained.
@@ -305,7 +305,7 @@ drain(Buf, BS, Seen, C = #c{sock = S, cfg = #{idle_timeout := T}}) ->
         {done, _, Rest} ->
             {ok, Rest};
         {more, Chunk, BS2} when Seen + byte_size(Chunk) =< ?MAX_DRAIN ->
-            case gen_tcp:recv(S, 0, T) of
+            case tcp_transport:recv(S, 0, T) of
                 {ok, More} -> drain(More, BS2, Seen + byte_size(Chunk), C);
                 {error, _} -> close
             end;
@@ -336,7 +336,7 @@ read_body(Req = #{'$conn' := #{socket := S}}, Opts) ->
             _ =
                 case Req of
                     #{expect_continue := true, version := {1, 1}} when Continued =:= false ->
-                        gen_tcp:send(S, <<"HTTP/1.1 100 Continue\r\n\r\n">>);
+                        tcp_transport:send(S, <<"HTTP/1.1 100 Continue\r\n\r\n">>);
                     _ ->
                         ok
                 end,
@@ -355,7 +355,7 @@ body_state(Req = #{'$conn' := #{buf := Buf, cfg := #{max_body := MaxBody}}}) ->
     end.
 
 read_loop(BS, <<>>, Max, Acc, Got, Req = #{'$conn' := #{socket := S, cfg := #{idle_timeout := T}}}) ->
-    case gen_tcp:recv(S, 0, T) of
+    case tcp_transport:recv(S, 0, T) of
         {ok, Data} -> read_loop(BS, Data, Max, Acc, Got, Req);
         {error, timeout} -> body_error(408, <<"request body timeout">>, timeout);
         {error, Reason} -> body_error(400, <<"connection closed in body">>, Reason)
@@ -434,7 +434,7 @@ stream_body(Data, Fin, #{'$conn' := #{socket := S}}) ->
     end.
 
 stream_send(S, Data) ->
-    case gen_tcp:send(S, Data) of
+    case tcp_transport:send(S, Data) of
         ok -> ok;
         {error, _} -> exit({httpd, closed})
     end.
@@ -442,7 +442,7 @@ stream_send(S, Data) ->
 %% ---------------------------------------------------------------------------------------------
 
 error_close(S, Status, Reason) ->
-    _ = gen_tcp:send(S, httpd_reply:error_response(Status, Reason)),
+    _ = tcp_transport:send(S, httpd_reply:error_response(Status, Reason)),
     linger_close(S).
 
 %% Reads (and drops, never keeps) what the client is still sending before closing, so the unread
@@ -450,10 +450,10 @@ error_close(S, Status, Reason) ->
 %% uploading a body past max_body must still get to read its 413.
 linger_close(S) ->
     linger(S, ?LINGER_BYTES, erlang:monotonic_time(millisecond) + ?LINGER_TOTAL_MS),
-    gen_tcp:close(S).
+    tcp_transport:close(S).
 
 linger(S, Left, Deadline) when Left > 0 ->
-    case erlang:monotonic_time(millisecond) < Deadline andalso gen_tcp:recv(S, 0, ?LINGER_MS) of
+    case erlang:monotonic_time(millisecond) < Deadline andalso tcp_transport:recv(S, 0, ?LINGER_MS) of
         {ok, Data} -> linger(S, Left - byte_size(Data), Deadline);
         _ -> ok
     end;

@@ -7,6 +7,7 @@
 %% `application:get_env/3' always answers the default, so on a real VM (`avmd run --vm atomvm') the
 %% runner passes the port and address in the environment instead: `AVMD_HTTPD_PORT',
 %% `AVMD_HTTPD_ADDRESS' (dotted quad). A device has neither, so this is a no-op there.
+%% `AVMD_HTTPD_TRANSPORT' (gen_tcp | socket) picks `tcp_transport''s backend, for tests.
 -module(httpd_server).
 
 -export([start/1, stop/1, port/1, info/1, config/1]).
@@ -15,7 +16,7 @@
 %% instead of a silently ignored limit. Each integer limit maps to its least value; `any' keys are
 %% checked elsewhere (profile above, port/address/on_full by gen_tcp_server, routes/middleware below).
 -define(KEYS, #{
-    port => any, address => any, profile => any, on_full => any, routes => any, middleware => any,
+    port => any, address => any, transport => any, profile => any, on_full => any, routes => any, middleware => any,
     max_connections => 1, backlog => 1, max_request_line => 1, max_header_bytes => 1, max_headers => 1,
     header_timeout => 1, idle_timeout => 1, idle_report_after => 1, max_keepalive_requests => 1,
     max_ws_message => 1, ws_idle_timeout => 1, max_body => 0, max_ws_connections => 0
@@ -27,10 +28,13 @@
 start(Config) when is_map(Config) ->
     case config(Config) of
         {ok, Cfg} ->
-            gen_tcp_server:start(
-                copy([port, address, backlog, max_connections, on_full], Cfg,
-                     #{protocol => httpd_conn, args => conn_config(Cfg)})
-            );
+            Opts = copy([port, address, backlog, max_connections, on_full], Cfg,
+                        #{protocol => httpd_conn, args => conn_config(Cfg)}),
+            %% transport is optional: tcp_transport picks the VM's own when it is not given
+            gen_tcp_server:start(case Cfg of
+                #{transport := T} -> Opts#{transport => T};
+                _ -> Opts
+            end);
         Error ->
             Error
     end;
@@ -69,8 +73,17 @@ config(Config) ->
 
 overrides() ->
     case application:get_env(avmd, httpd_overrides, undefined) of
-        undefined -> env_overrides();
-        Overrides -> Overrides
+        undefined -> maps:merge(env_overrides(), env_transport());
+        Overrides -> maps:merge(env_transport(), Overrides)
+    end.
+
+%% `AVMD_HTTPD_TRANSPORT=socket' runs OTP on the transport AtomVM uses (tcp_transport), so the host
+%% tests cover the device's socket code path too.
+env_transport() ->
+    case os:getenv("AVMD_HTTPD_TRANSPORT") of
+        "socket" -> #{transport => socket};
+        "gen_tcp" -> #{transport => gen_tcp};
+        _ -> #{}
     end.
 
 %% The runner's environment, read with the BIF every platform has (`os:getenv/1' answers `false'

@@ -71,8 +71,8 @@ refuse(Sock, Status, Why) ->
         426 -> [{<<"sec-websocket-version">>, <<"13">>}, Text];
         _ -> [Text]
     end,
-    _ = gen_tcp:send(Sock, httpd_reply:response(Status, Headers, [Why, <<"\n">>], #{keepalive => false})),
-    _ = gen_tcp:close(Sock),
+    _ = tcp_transport:send(Sock, httpd_reply:response(Status, Headers, [Why, <<"\n">>], #{keepalive => false})),
+    _ = tcp_transport:close(Sock),
     closed.
 
 init({ok, HState}, C, Accept, _Offered, Buffer) ->
@@ -111,7 +111,7 @@ start(#c{sock = Sock} = C0, HState, Frames, Protocol, Accept, Buffer) ->
                 _ -> [<<"sec-websocket-protocol: ">>, Protocol, <<"\r\n">>]
             end,
             <<"\r\n">>],
-    case gen_tcp:send(Sock, Head) of
+    case tcp_transport:send(Sock, Head) of
         ok ->
             %% the request, its headers and the handshake are garbage now: a WebSocket lives long and
             %% mostly idle, so start it small (RAM is what a device has least of)
@@ -125,7 +125,7 @@ start(#c{sock = Sock} = C0, HState, Frames, Protocol, Accept, Buffer) ->
     end.
 
 reader(Sock, Ws, Ref) ->
-    case gen_tcp:recv(Sock, 0) of
+    case tcp_transport:recv(Sock, 0, infinity) of
         {ok, Data} ->
             Ws ! {Ref, data, Data},
             receive
@@ -185,7 +185,7 @@ event({pong, _}, C) ->
 event({close, Code, _Reason}, C) ->
     %% RFC 6455 5.5.1 / 7.1.2: answer the close (with its code, if any), then close TCP (the server
     %% closes first)
-    _ = gen_tcp:send(C#c.sock, httpd_ws_frame:serialize(case Code of none -> close; _ -> {close, Code} end)),
+    _ = tcp_transport:send(C#c.sock, httpd_ws_frame:serialize(case Code of none -> close; _ -> {close, Code} end)),
     finish(C, {remote, Code});
 event(Message, #c{mod = Mod, hstate = HState} = C) ->
     after_callback(ws_handle, callback(Mod, ws_handle, [Message, HState]), C).
@@ -225,7 +225,7 @@ frames([]) ->
     {[], false}.
 
 send(C, Out) ->
-    case gen_tcp:send(C#c.sock, Out) of
+    case tcp_transport:send(C#c.sock, Out) of
         ok -> {open, C};
         {error, _} -> finish(C, closed)
     end.
@@ -258,7 +258,7 @@ idle(C) ->
 fail(C, Code, Why) ->
     case httpd_ws_frame:close_error(Why) of
         true ->
-            _ = gen_tcp:send(C#c.sock, httpd_ws_frame:serialize({close, Code, Why})),
+            _ = tcp_transport:send(C#c.sock, httpd_ws_frame:serialize({close, Code, Why})),
             finish(C, {error, Code, Why});
         false ->
             close(C#c{parser = {broken, ?LINGER_BYTES}}, {close, Code, Why}, {error, Code, Why})
@@ -270,7 +270,7 @@ crashed(C, Cb, Reason) ->
 
 %% Sends our close frame and waits for the client's.
 close(C, Frame, Reason) ->
-    _ = gen_tcp:send(C#c.sock, httpd_ws_frame:serialize(Frame)),
+    _ = tcp_transport:send(C#c.sock, httpd_ws_frame:serialize(Frame)),
     wait_close(C, C#c.parser, deadline(?CLOSE_TIMEOUT), Reason).
 
 %% We sent a close frame: read on until the client's close frame (data frames are dropped, RFC 6455
@@ -307,7 +307,7 @@ seen(Result, Next) ->
 
 %% The end: close TCP, stop the reader, tell the handler.
 finish(#c{sock = Sock, reader = Reader, ref = Ref, mod = Mod, hstate = HState}, Reason) ->
-    _ = gen_tcp:close(Sock),
+    _ = tcp_transport:close(Sock),
     unlink(Reader),
     Reader ! {Ref, stop},
     flush(Ref),

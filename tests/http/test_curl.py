@@ -3,6 +3,7 @@
 import gzip
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -135,4 +136,8 @@ def test_security_headers_are_on_every_response(base):
 def test_access_log_lines_are_printed(hello_web, base):
     curl(base + "/api/hello?name=logcheck")
     _, log = hello_web
+    for _ in range(50):  # bounded: the line crosses a pipe (and avmd's console, on AtomVM)
+        if "GET /api/hello?name=logcheck 200" in log.read_text(errors="replace"):
+            break
+        time.sleep(0.1)
     assert "GET /api/hello?name=logcheck 200" in log.read_text(errors="replace")
