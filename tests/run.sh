@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test avmd has, in order: lint, runtime EUnit, cargo tests, pytest end-to-end tests, browser tests,
-# the VS Code extension's tests.
+# Runs every test avmd has, in order: lint, runtime EUnit (on gen_tcp, then on the socket transport AtomVM
+# uses), cargo tests, pytest end-to-end tests on host OTP, the HTTP and WebSocket suites again on the real
+# AtomVM (scripts/atomvm.sh builds it), browser tests, the VS Code extension's tests.
 # Prints each stage's own output, then one summary line "tests: N passed, M failed".
 # Usage: bash tests/run.sh            (from anywhere; expects scripts/setup.sh to have run once)
 set -uo pipefail
@@ -26,23 +27,43 @@ count() { # add the pass/fail counts a stage's log reports
 
 stage lint bash -c 'cargo fmt --all -- --check && cargo clippy --workspace --all-targets --quiet -- -D warnings'
 
+eunit_counts() { # stage name: add the counts EUnit printed
+  local log="$logdir/$1.log"
+  if grep -q 'All [0-9]* tests passed' "$log"; then
+    count "$(grep -o 'All [0-9]* tests passed' "$log" | grep -o '[0-9]*' | tail -1)" 0
+  else
+    local line
+    line=$(grep -E 'Failed: [0-9]+\. +Skipped: [0-9]+\. +Passed: [0-9]+' "$log" | tail -1)
+    count "$(echo "$line" | sed -E 's/.*Passed: ([0-9]+).*/\1/')" "$(echo "$line" | sed -E 's/.*Failed: ([0-9]+).*/\1/')"
+  fi
+}
+
 stage eunit runtime/test.sh
-if grep -q 'All [0-9]* tests passed' "$logdir/eunit.log"; then
-  count "$(grep -o 'All [0-9]* tests passed' "$logdir/eunit.log" | grep -o '[0-9]*' | tail -1)" 0
-else
-  line=$(grep -E 'Failed: [0-9]+\. +Skipped: [0-9]+\. +Passed: [0-9]+' "$logdir/eunit.log" | tail -1)
-  count "$(echo "$line" | sed -E 's/.*Passed: ([0-9]+).*/\1/')" "$(echo "$line" | sed -E 's/.*Failed: ([0-9]+).*/\1/')"
-fi
+eunit_counts eunit
+
+# The suites that open sockets, again on tcp_transport's `socket' backend: the code path a device runs.
+socket_suites=(conn_rfc9112_tests limits_tests server_cap_tests ws_conn_tests api_tests static_tests middleware_tests)
+stage eunit-socket env AVMD_HTTPD_TRANSPORT=socket runtime/test.sh "${socket_suites[@]}"
+eunit_counts eunit-socket
 
 stage cargo cargo test --workspace --quiet
 p=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$logdir/cargo.log" | awk '{s+=$4} END {print s+0}')
 f=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$logdir/cargo.log" | awk '{s+=$6} END {print s+0}')
 count "$p" "$f"
 
-stage pytest python3 -m pytest -q tests
+stage pytest python3 -m pytest -q tests --ignore=tests/vm
 p=$(grep -oE '[0-9]+ passed' "$logdir/pytest.log" | tail -1 | grep -oE '[0-9]+')
 f=$(grep -oE '[0-9]+ (failed|error)' "$logdir/pytest.log" | tail -2 | awk '{s+=$1} END {print s+0}')
 count "${p:-0}" "${f:-0}"
+
+# The same HTTP and WebSocket suites with every server booted on the real AtomVM (tests/vm_support.py),
+# plus the tests that only make sense there (tests/vm). A difference between the two VMs is a bug.
+stage atomvm env AVMD_VM=atomvm python3 -m pytest -q tests/http tests/ws tests/vm
+p=$(grep -oE '[0-9]+ passed' "$logdir/atomvm.log" | tail -1 | grep -oE '[0-9]+')
+f=$(grep -oE '[0-9]+ (failed|error)' "$logdir/atomvm.log" | tail -2 | awk '{s+=$1} END {print s+0}')
+count "${p:-0}" "${f:-0}"
+n=$(python3 -m pytest -q --collect-only tests/http tests/ws 2>/dev/null | grep -oE '^[0-9]+ tests' | grep -oE '[0-9]+')
+echo "tests/http + tests/ws: ${n:-?} cases, run on host OTP in the pytest stage and on AtomVM here (of the atomvm stage's ${p:-0} passed, ${f:-0} failed)"
 
 if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
   stage browser bash -c 'cd tests/browser && node --test'

@@ -22,6 +22,9 @@
 %% nothing moved for this long (the peer stopped reading).
 -define(SEND_STALL_MS, 10000).
 -define(SEND_PAUSE_MAX_MS, 64).
+%% The most one recv returns. AtomVM's socket default is 512 bytes, which makes a 1 MiB WebSocket
+%% message 2048 recvs; the buffer is sized to what has arrived, so a larger cap costs nothing idle.
+-define(RECV_BUFFER, 16384).
 
 %% @doc The transport for this VM: `socket' on AtomVM, `gen_tcp' on OTP.
 -spec default() -> transport().
@@ -73,7 +76,14 @@ run_steps([]) ->
 
 -spec accept(sock()) -> {ok, sock()} | {error, term()}.
 accept(L) when is_port(L) -> gen_tcp:accept(L);
-accept(L) -> socket:accept(L, infinity).
+accept(L) ->
+    case socket:accept(L, infinity) of
+        {ok, S} ->
+            _ = socket:setopt(S, {otp, rcvbuf}, ?RECV_BUFFER),
+            {ok, S};
+        Error ->
+            Error
+    end.
 
 %% @doc Whatever has arrived (at least one byte), waiting at most `Timeout' ms (or infinity).
 -spec recv(sock(), 0, timeout()) -> {ok, binary()} | {error, term()}.

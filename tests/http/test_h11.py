@@ -200,6 +200,8 @@ def test_304_is_valid(client):
         (b"GET / HTTP/1.1\r\nhost: t\r\ncookie: " + b"c" * 5000 + b"\r\n\r\n", 431),
         (b"POST /upload HTTP/1.1\r\nhost: t\r\ncontent-length: 99999999\r\n\r\n", 413),
         (b"GET / HTTP/2.0\r\nhost: t\r\n\r\n", 505),
+        # both framings: a request-smuggling vector (RFC 9112 section 6.3), refused and closed
+        (b"POST /upload HTTP/1.1\r\nhost: t\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\nabc", 400),
     ],
 )
 def test_error_responses_are_valid_http11_and_close(port, raw, status):
@@ -254,3 +256,41 @@ def test_idle_browser_connections_are_evicted_for_a_new_one(port):
     finally:
         for c in idle:
             c.close()
+
+
+@pytest.mark.parametrize("per_connection", [1, 100], ids=["connection-close", "keepalive-limit"])
+def test_clients_reconnecting_at_the_cap_are_not_refused(port, per_connection):
+    # 5 clients fill the esp32 profile's cap of 5. Each connection ends after `per_connection`
+    # requests (the client's `connection: close`, or the profile's max_keepalive_requests of 100) and
+    # the client reconnects at once. The server closed the old connection before the client reconnects,
+    # so the new one must get its slot: a connection frees its slot when it is done.
+    import collections
+    import threading
+
+    statuses, errors = [], []
+
+    def client():
+        try:
+            for _ in range(2 if per_connection > 1 else 25):
+                c = Client(port)
+                for i in range(per_connection):
+                    extra = [("connection", "close")] if per_connection == 1 else []
+                    c.send(req("GET", "/api/hello", extra), h11.EndOfMessage())
+                    resp = c.response()[0]
+                    statuses.append(resp.status_code)
+                    if i + 1 < per_connection:
+                        assert hdr(resp, "connection") != "close", f"closed after {i + 1} requests"
+                        c.next_cycle()
+                assert isinstance(c.next_event(), h11.ConnectionClosed)
+                c.close()
+        except Exception as e:  # reported below: a thread's exception would otherwise be lost
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert set(statuses) == {200}, dict(collections.Counter(statuses))
+    assert len(statuses) == 5 * (200 if per_connection > 1 else 25)

@@ -1,7 +1,9 @@
-"""Boots the WebSocket fixture servers on host OTP and prints the conformance table.
+"""Boots the WebSocket fixture servers on host OTP or (AVMD_VM=atomvm) the real AtomVM, and prints the
+conformance table.
 
-The runtime (runtime/src + the host shim) and tests/ws/ws_fixture.erl are compiled into a temp dir;
-one `erl` runs three servers on 127.0.0.1 with port 0 and prints their ports. Test files are named
+On host, the runtime (runtime/src + the host shim) and tests/ws/ws_fixture.erl are compiled into a temp
+dir and one `erl` runs three servers on 127.0.0.1 with port 0 and prints their ports. On AtomVM,
+`avmd build` packs a temp project holding ws_fixture.erl and AtomVM runs the bundle the same way. Test files are named
 test_ws_<group>_*.py after Autobahn|Testsuite's case groups; the session ends with a table
 "case group | cases | passed".
 """
@@ -13,7 +15,13 @@ import re
 import subprocess
 import tempfile
 
+import shutil
+import sys
+
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import vm_support  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
@@ -47,13 +55,27 @@ def _compile(out):
     run([str(HERE / "ws_fixture.erl")])
 
 
+def _fixture_command(out):
+    """The command that runs ws_fixture:start() on the chosen VM, its build done in `out`."""
+    if vm_support.VM == "atomvm":
+        project = pathlib.Path(out) / "ws_fixture"
+        (project / "src").mkdir(parents=True)
+        shutil.copy(HERE / "ws_fixture.erl", project / "src")
+        (project / "avmd.toml").write_text('name = "ws_fixture"\nstart = "ws_fixture"\n')
+        subprocess.run([str(vm_support.avmd_binary()), "build", str(project)], check=True, capture_output=True)
+        vm = vm_support.atomvm_dir()
+        return ["stdbuf", "-oL", str(vm / "AtomVM"), str(project / "_build" / "avmd" / "ws_fixture.avm"),
+                str(vm / "atomvmlib.avm")]
+    _compile(out)
+    return ["erl", "-noshell", "-pa", out, "-eval", "ws_fixture:start()."]
+
+
 @pytest.fixture(scope="session")
 def ws_ports():
     """(main, idle, cap) ports of the fixture servers."""
     with tempfile.TemporaryDirectory(prefix="ws_fixture_") as out:
-        _compile(out)
         proc = subprocess.Popen(
-            ["erl", "-noshell", "-pa", out, "-eval", "ws_fixture:start()."],
+            _fixture_command(out),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -69,7 +91,7 @@ def ws_ports():
                 if m:
                     ports = tuple(int(x) for x in m.groups())
                     break
-            assert ports, "the fixture server did not start"
+            assert ports, f"the fixture server did not start on {vm_support.VM}"
             yield ports
         finally:
             proc.kill()
@@ -99,7 +121,7 @@ def pytest_terminal_summary(terminalreporter):
     if not _results:
         return
     tr = terminalreporter
-    tr.section("WebSocket conformance (Autobahn case groups)")
+    tr.section(f"WebSocket conformance (Autobahn case groups) on {vm_support.VM}")
     tr.write_line(f"{'case group':<30} | {'cases':>5} | {'passed':>6}")
     tr.write_line(f"{'-' * 30}-+-{'-' * 5}-+-{'-' * 6}")
     total = [0, 0]

@@ -1,5 +1,6 @@
 %% @doc Process: the WebSocket handler and servers the pytest conformance suite (tests/ws) talks to.
-%% `start/0' starts three servers on 127.0.0.1 with port 0 and prints "PORTS Main Idle Cap":
+%% `start/0' starts three servers on 127.0.0.1 with port 0, prints "PORTS Main Idle Cap" and waits
+%% (the test kills the VM; the same code runs on host OTP and the real AtomVM):
 %% Main has a 1 MiB message limit; Idle pings after 300 ms of silence; Cap allows 2 WebSockets.
 %% Routes (the same on each): /echo echoes, /proto picks a subprotocol, /push answers "burst N" with N
 %% messages sent from another process through ws_info, /close answers "close CODE" with that close code.
@@ -15,7 +16,7 @@ start() ->
     {ok, Idle} = httpd_server:start(Base#{ws_idle_timeout => 300}),
     {ok, Cap} = httpd_server:start(Base#{max_ws_connections => 2}),
     io:format("PORTS ~p ~p ~p~n", [httpd_server:port(Main), httpd_server:port(Idle), httpd_server:port(Cap)]),
-    receive stop -> halt(0) end.
+    receive stop -> ok end.
 
 routes() ->
     [{<<"/echo">>, httpd_ws_handler, #{handler => ?MODULE}},
