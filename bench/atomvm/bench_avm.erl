@@ -1,0 +1,100 @@
+%% @doc Process. The app bench/atomvm/run.sh packs and boots on the real AtomVM (and on host OTP, to
+%% compare): `AVMD_BENCH_SERVER' picks the server, all on 127.0.0.1 with a free port, printing
+%% "PORT n" once it listens. Every server answers each request head with the same 13 bytes.
+%%   ours            httpd_server with one route (the runtime as an app uses it)
+%%   minimal_socket  the smallest keep-alive server on the `socket' module (the fast path on AtomVM)
+%%   minimal_gen_tcp the same on gen_tcp (what most AtomVM examples write)
+-module(bench_avm).
+
+-export([start/0, handle/2]).
+
+-define(BODY, <<"Hello, World!">>).
+-define(REPLY, <<"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\nHello, World!">>).
+
+start() ->
+    case os:getenv("AVMD_BENCH_SERVER") of
+        "minimal_socket" -> minimal_socket();
+        "minimal_gen_tcp" -> minimal_gen_tcp();
+        _ -> ours()
+    end.
+
+%% The benchmark route.
+handle(_Req, _Opts) ->
+    {reply, 200, [{<<"content-type">>, <<"text/plain">>}], ?BODY}.
+
+ours() ->
+    {ok, Server} = httpd_server:start(#{port => 0, address => {127, 0, 0, 1}, max_connections => 64,
+                                        routes => [{<<"/">>, ?MODULE, #{}}]}),
+    ready(httpd_server:port(Server)).
+
+ready(Port) ->
+    io:format("PORT ~p~n", [Port]),
+    receive never -> ok end.
+
+%% ---------------------------------------------------------------------------------------------
+%% socket: one process per connection, recv with a 16 KB cap, find the end of each head, reply.
+
+minimal_socket() ->
+    {ok, L} = socket:open(inet, stream, tcp),
+    ok = socket:setopt(L, {socket, reuseaddr}, true),
+    ok = socket:bind(L, #{family => inet, addr => {127, 0, 0, 1}, port => 0}),
+    ok = socket:listen(L, 128),
+    {ok, #{port := Port}} = socket:sockname(L),
+    spawn(fun() -> socket_accept(L) end),
+    ready(Port).
+
+socket_accept(L) ->
+    {ok, S} = socket:accept(L, infinity),
+    _ = socket:setopt(S, {otp, rcvbuf}, 16384),
+    spawn(fun() -> socket_loop(S, <<>>) end),
+    socket_accept(L).
+
+socket_loop(S, Buf) ->
+    case socket:recv(S, 0, infinity) of
+        {ok, Data} -> socket_answer(S, <<Buf/binary, Data/binary>>);
+        {error, _} -> socket:close(S)
+    end.
+
+socket_answer(S, Buf) ->
+    case binary:split(Buf, <<"\r\n\r\n">>) of
+        [_Head, Rest] ->
+            ok = socket:send(S, ?REPLY),
+            socket_answer(S, Rest);
+        [_] ->
+            socket_loop(S, Buf)
+    end.
+
+%% ---------------------------------------------------------------------------------------------
+%% gen_tcp (the VM's default backend), the same loop.
+
+minimal_gen_tcp() ->
+    Addr = case erlang:system_info(machine) of
+        "BEAM" -> [{ip, {127, 0, 0, 1}}];
+        _ -> [{address, {127, 0, 0, 1}}]
+    end,
+    {ok, L} = gen_tcp:listen(0, Addr ++ [binary, {active, false}, {reuseaddr, true}, {backlog, 128}]),
+    {ok, Port} = inet:port(L),
+    spawn(fun() -> gen_tcp_accept(L) end),
+    ready(Port).
+
+gen_tcp_accept(L) ->
+    {ok, S} = gen_tcp:accept(L),
+    Pid = spawn(fun() -> receive go -> gen_tcp_loop(S, <<>>) end end),
+    _ = gen_tcp:controlling_process(S, Pid),
+    Pid ! go,
+    gen_tcp_accept(L).
+
+gen_tcp_loop(S, Buf) ->
+    case gen_tcp:recv(S, 0) of
+        {ok, Data} -> gen_tcp_answer(S, <<Buf/binary, Data/binary>>);
+        {error, _} -> gen_tcp:close(S)
+    end.
+
+gen_tcp_answer(S, Buf) ->
+    case binary:split(Buf, <<"\r\n\r\n">>) of
+        [_Head, Rest] ->
+            ok = gen_tcp:send(S, ?REPLY),
+            gen_tcp_answer(S, Rest);
+        [_] ->
+            gen_tcp_loop(S, Buf)
+    end.

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# HTTP throughput on the real AtomVM (on demand, not part of tests/run.sh). One bundle, packed by
+# `avmd build` from bench/atomvm/bench_avm.erl, booted once per server on AtomVM (generic_unix, built by
+# scripts/atomvm.sh) and on host OTP through `avmd run`, all on 127.0.0.1:
+#   ours             httpd_server, one route answering GET / with "Hello, World!"
+#   minimal_socket   the smallest keep-alive server on AtomVM's `socket' module: the baseline
+#   minimal_gen_tcp  the same loop on gen_tcp (the VM's default backend, what most examples use)
+# each loaded with `wrk -t1 -c$CONNECTIONS -d$DURATION`, one at a time, in $ROUNDS interleaved rounds;
+# prints the median req/s, non-2xx and socket-error counts, and the ratios ours/minimal_socket (on
+# AtomVM) and AtomVM/host for ours. Usage: bench/atomvm/run.sh   env: DURATION (5s), CONNECTIONS (4),
+# WARMUP (1s), ROUNDS (3). Needs wrk, curl, erl and a built avmd (cargo build --release).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+DURATION="${DURATION:-5s}"
+CONNECTIONS="${CONNECTIONS:-4}"
+WARMUP="${WARMUP:-1s}"
+ROUNDS="${ROUNDS:-3}"
+
+for tool in wrk curl erl; do
+  command -v "$tool" >/dev/null || { echo "bench/atomvm: missing $tool (Debian packages: wrk curl erlang)" >&2; exit 2; }
+done
+avmd=""
+for b in "$repo/target/release/avmd" "$repo/target/debug/avmd"; do [ -x "$b" ] && { avmd="$b"; break; }; done
+[ -n "$avmd" ] || { echo "bench/atomvm: build avmd first (cargo build --release -p avmd)" >&2; exit 2; }
+vm="$("$repo/scripts/atomvm.sh" | tail -1)"
+
+tmp="$(mktemp -d /tmp/avmd-bench-atomvm.XXXXXX)"
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+mkdir -p "$tmp/app/src"
+cp "$here/bench_avm.erl" "$tmp/app/src/"
+printf 'name = "bench_avm"\nstart = "bench_avm"\n' >"$tmp/app/avmd.toml"
+"$avmd" build "$tmp/app" >"$tmp/build.out" || { cat "$tmp/build.out" >&2; exit 1; }
+bundle="$tmp/app/_build/avmd/bench_avm.avm"
+
+# Boots one server in its own process group; sets $port once it printed its port.
+start_server() { # name command...
+  local name=$1 out="$tmp/$1.out"; shift
+  AVMD_BENCH_SERVER="$name" setsid "$@" >"$out" 2>&1 &
+  pids+=("$!")
+  port=""
+  for _ in $(seq 1 200); do
+    port="$(sed -n 's/^\(| \)\{0,1\}PORT \([0-9]*\)$/\2/p; s/^serving .* on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$out" | tail -1)"
+    [ -n "$port" ] && return 0
+    sleep 0.1
+  done
+  echo "bench/atomvm: $name did not start:" >&2; cat "$out" >&2; return 1
+}
+
+measure() { # name url round
+  local name=$1 url=$2 round=$3 out body
+  out="$tmp/$name.$round.wrk"
+  body="$(curl -fs "$url")"
+  [ "$body" = "Hello, World!" ] || { echo "bench/atomvm: $name answered '$body'" >&2; return 1; }
+  wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
+  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "$url" >"$out"
+  awk '/^Requests\/sec:/ {print $2}' "$out"
+}
+
+declare -A url
+servers=(ours minimal_socket minimal_gen_tcp)
+for s in "${servers[@]}"; do
+  start_server "$s" stdbuf -oL "$vm/AtomVM" "$bundle" "$vm/atomvmlib.avm"
+  url[$s]="http://127.0.0.1:$port/"
+done
+start_server host_ours "$avmd" run "$tmp/app" --port 0
+url[host_ours]="http://127.0.0.1:$port/"
+servers+=(host_ours)
+
+echo "bench/atomvm: wrk -t1 -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), $ROUNDS rounds, 127.0.0.1;" \
+  "AtomVM $(cat "$vm/COMMIT" 2>/dev/null || basename "$vm"); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A all
+for round in $(seq 1 "$ROUNDS"); do
+  for s in "${servers[@]}"; do
+    all[$s]="${all[$s]:-} $(measure "$s" "${url[$s]}" "$round")"
+  done
+done
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+declare -A rps
+printf '%-16s %-8s %14s  %-10s %-13s  %s\n' server vm "req/s (median)" non-2xx socket-errors rounds
+for s in "${servers[@]}"; do
+  rps[$s]="$(echo "${all[$s]}" | tr ' ' '\n' | grep . | median)"
+  non2xx="$(cat "$tmp/$s".*.wrk | awk '/Non-2xx/ {n+=$NF} END {print n+0}')"
+  errs="$(cat "$tmp/$s".*.wrk | awk '/Socket errors/ {gsub(",", ""); n+=$4+$6+$8+$10} END {print n+0}')"
+  where=AtomVM; [ "$s" = host_ours ] && where="host OTP"
+  printf '%-16s %-8s %14.0f  %-10s %-13s %s\n' "${s#host_}" "$where" "${rps[$s]}" "$non2xx" "$errs" "${all[$s]}"
+done
+awk -v o="${rps[ours]}" -v s="${rps[minimal_socket]}" -v g="${rps[minimal_gen_tcp]}" -v h="${rps[host_ours]}" 'BEGIN {
+  printf "ratio ours/minimal_socket  %.2f  (on AtomVM; goal >= 0.5)\n", o / s
+  printf "ratio ours/minimal_gen_tcp %.2f  (on AtomVM)\n", o / g
+  printf "ratio AtomVM/host for ours %.3f\n", o / h
+}'
