@@ -9,7 +9,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 
 atomvm_commit=7b2821593d9e
 packbeam_commit=ee5527b
-cache="${AVMD_ATOMVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/avmd/atomvm-$atomvm_commit}"
+# The build flavour is part of the cache name: a cache from an older flavour is never reused.
+# Release (-O3): AtomVM's CMakeLists sets no build type, which means -O0, an interpreter several times
+# slower than the -Os/-O2 builds devices run; its timings would mislead every benchmark.
+flavour=release
+cache="${AVMD_ATOMVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/avmd/atomvm-$atomvm_commit-$flavour}"
 shared="${AVMD_SHARED:-$root/../shared}/atomvm"
 
 say() { echo "atomvm.sh: $*" >&2; }
@@ -52,7 +56,7 @@ pb_src=$(fetch atomvm_packbeam "$shared/atomvm_packbeam-ee5527b.tar.xz" \
 
 build="$work/build"
 say "configuring (cmake, ninja)"
-cmake -S "$vm_src" -B "$build" -G Ninja -DPACKBEAM_PATH="$pb_src" >"$work/cmake.log" 2>&1 \
+cmake -S "$vm_src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPACKBEAM_PATH="$pb_src" >"$work/cmake.log" 2>&1 \
   || { say "cmake failed; see $work/cmake.log"; tail -20 "$work/cmake.log" >&2; exit 1; }
 # rebar3 must find atomvm_packbeam as a checkout, or it asks the hex registry.
 mkdir -p "$build/tools/packbeam/_checkouts"

@@ -47,7 +47,8 @@ start_server() { # name command...
   pids+=("$!")
   port=""
   for _ in $(seq 1 200); do
-    port="$(sed -n 's/^\(| \)\{0,1\}PORT \([0-9]*\)$/\2/p; s/^serving .* on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$out" | tail -1)"
+    # (AtomVM's inet driver may print the bound address before our line)
+    port="$(sed -n 's/^.*PORT \([0-9]*\)$/\1/p; s/^serving .* on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$out" | tail -1)"
     [ -n "$port" ] && return 0
     sleep 0.1
   done

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 /// The AtomVM commit the project tests against (../shared/atomvm/FACTS.md).
 pub const ATOMVM_COMMIT: &str = "7b2821593d9e";
+/// The build scripts/atomvm.sh makes (its `flavour`): part of the cache directory's name.
+pub const ATOMVM_FLAVOUR: &str = "release";
 /// How long a booted app may take to listen before `wait_for_port` gives up on it.
 const LISTEN_POLL: Duration = Duration::from_millis(25);
 const VM: &str = "AtomVM";
@@ -40,7 +42,9 @@ impl VmInstall {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
             .unwrap_or_else(std::env::temp_dir);
-        cache.join("avmd").join(format!("atomvm-{ATOMVM_COMMIT}"))
+        cache
+            .join("avmd")
+            .join(format!("atomvm-{ATOMVM_COMMIT}-{ATOMVM_FLAVOUR}"))
     }
 
     /// The VM in `dir`, if it is built there.

@@ -32,6 +32,8 @@
 -export_type([opts/0]).
 
 -define(CALL_TIMEOUT, 5000).
+%% How long a full server waits for a closing connection to exit before it refuses a newcomer.
+-define(FULL_GRACE_MS, 50).
 
 %% The server's state: conns maps each connection pid to its socket (so an evicted connection's
 %% socket can be closed from here), idle maps pid to the monotonic time of its idle report, and
@@ -215,9 +217,17 @@ admit(Acceptor, Sock, St = #st{conns = Conns, max = Max}) when map_size(Conns) <
 admit(Acceptor, Sock, St = #st{on_full = evict_idle, idle = Idle}) when map_size(Idle) > 0 ->
     [{Oldest, _} | _] = lists:keysort(2, maps:to_list(Idle)),
     start_conn(Acceptor, Sock, evict(Oldest, St));
-admit(Acceptor, _Sock, St) ->
-    Acceptor ! {admit, reject},
-    St.
+admit(Acceptor, Sock, St = #st{conns = Conns}) ->
+    %% Full. A connection that just closed its socket may not have exited yet, and its client may
+    %% already be back (a browser reconnects as soon as it sees the close): wait a moment for such an
+    %% exit before refusing, so a closed connection's slot is free when its socket is.
+    receive
+        {'DOWN', _MRef, process, Pid, _Reason} when is_map_key(Pid, Conns) ->
+            admit(Acceptor, Sock, forget(Pid, St))
+    after ?FULL_GRACE_MS ->
+        Acceptor ! {admit, reject},
+        St
+    end.
 
 start_conn(Acceptor, Sock, St = #st{proto = {Protocol, Args}}) ->
     Server = self(),

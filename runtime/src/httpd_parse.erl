@@ -65,6 +65,17 @@
 -define(MAX_TRAILER, 4096).
 %% Content-Length digits accepted before the value is called too large (keeps integers small on AtomVM).
 -define(MAX_CL_DIGITS, 15).
+%% The bytes a header value may not hold (controls but HTAB, and DEL), and the upper-case letters,
+%% as binary:match pattern lists.
+%% (literals, so each is one constant in the module)
+-define(CTL, [
+    <<0>>, <<1>>, <<2>>, <<3>>, <<4>>, <<5>>, <<6>>, <<7>>, <<8>>, <<10>>, <<11>>, <<12>>, <<13>>,
+    <<14>>, <<15>>, <<16>>, <<17>>, <<18>>, <<19>>, <<20>>, <<21>>, <<22>>, <<23>>, <<24>>, <<25>>,
+    <<26>>, <<27>>, <<28>>, <<29>>, <<30>>, <<31>>, <<127>>]).
+-define(UPPER, [
+    <<"A">>, <<"B">>, <<"C">>, <<"D">>, <<"E">>, <<"F">>, <<"G">>, <<"H">>, <<"I">>, <<"J">>,
+    <<"K">>, <<"L">>, <<"M">>, <<"N">>, <<"O">>, <<"P">>, <<"Q">>, <<"R">>, <<"S">>, <<"T">>,
+    <<"U">>, <<"V">>, <<"W">>, <<"X">>, <<"Y">>, <<"Z">>]).
 %% Errors are thrown from deep inside the parser and caught once in request/2 and body/2: no
 %% `{error, _, _} = Err -> Err' clause at every level.
 -define(FAIL(Status, Reason), throw({error, Status, Reason})).
@@ -151,9 +162,7 @@ request_line(Line) ->
     case binary:split(Line, <<" ">>, [global]) of
         [Method, Target, Version] ->
             %% every known method is a token, so the token scan runs only for the others
-            Known = lists:member(Method, [
-                <<"GET">>, <<"HEAD">>, <<"POST">>, <<"PUT">>, <<"DELETE">>, <<"PATCH">>, <<"OPTIONS">>
-            ]),
+            Known = known_method(Method),
             Known orelse (Method =/= <<>> andalso lower_token(Method, Method, 0) =/= error) orelse
                 ?FAIL(400, <<"bad method">>),
             V = version(Version),
@@ -165,6 +174,15 @@ request_line(Line) ->
         _ ->
             ?FAIL(400, <<"malformed request line">>)
     end.
+
+known_method(<<"GET">>) -> true;
+known_method(<<"HEAD">>) -> true;
+known_method(<<"POST">>) -> true;
+known_method(<<"PUT">>) -> true;
+known_method(<<"DELETE">>) -> true;
+known_method(<<"PATCH">>) -> true;
+known_method(<<"OPTIONS">>) -> true;
+known_method(_) -> false.
 
 %% HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 section 2.3)
 version(<<"HTTP/", A, ".", B>>) when A >= $0, A =< $9, B >= $0, B =< $9 ->
@@ -203,27 +221,23 @@ field(Line) ->
             ?FAIL(400, <<"header field without colon">>)
     end.
 
-%% Frequent names in their usual spelling map to literals without building a binary (one literal
-%% list: a fraction of the code of a clause per name); lower-case names are returned as they are.
-lower_name(Name) ->
-    case lists:keyfind(Name, 1, [
-        {<<"Host">>, <<"host">>},
-        {<<"Connection">>, <<"connection">>},
-        {<<"Content-Length">>, <<"content-length">>},
-        {<<"Content-Type">>, <<"content-type">>},
-        {<<"Transfer-Encoding">>, <<"transfer-encoding">>},
-        {<<"User-Agent">>, <<"user-agent">>},
-        {<<"Accept">>, <<"accept">>},
-        {<<"Accept-Encoding">>, <<"accept-encoding">>},
-        {<<"Accept-Language">>, <<"accept-language">>},
-        {<<"Upgrade">>, <<"upgrade">>},
-        {<<"Origin">>, <<"origin">>},
-        {<<"Sec-WebSocket-Key">>, <<"sec-websocket-key">>},
-        {<<"Sec-WebSocket-Version">>, <<"sec-websocket-version">>}
-    ]) of
-        {_, Lower} -> Lower;
-        false -> lower_token(Name, Name, 0)
-    end.
+%% Frequent names in their usual spelling map to lower-case literals without building a binary;
+%% lower-case names are returned as they are. Clauses, not a literal list: AtomVM copies a literal
+%% onto the heap each time it is used, so a 13-entry list would cost a copy per header.
+lower_name(<<"Host">>) -> <<"host">>;
+lower_name(<<"Connection">>) -> <<"connection">>;
+lower_name(<<"Content-Length">>) -> <<"content-length">>;
+lower_name(<<"Content-Type">>) -> <<"content-type">>;
+lower_name(<<"Transfer-Encoding">>) -> <<"transfer-encoding">>;
+lower_name(<<"User-Agent">>) -> <<"user-agent">>;
+lower_name(<<"Accept">>) -> <<"accept">>;
+lower_name(<<"Accept-Encoding">>) -> <<"accept-encoding">>;
+lower_name(<<"Accept-Language">>) -> <<"accept-language">>;
+lower_name(<<"Upgrade">>) -> <<"upgrade">>;
+lower_name(<<"Origin">>) -> <<"origin">>;
+lower_name(<<"Sec-WebSocket-Key">>) -> <<"sec-websocket-key">>;
+lower_name(<<"Sec-WebSocket-Version">>) -> <<"sec-websocket-version">>;
+lower_name(Name) -> lower_token(Name, Name, 0).
 
 %% Validates a token; returns it as is when it has no upper case letter, else a lower-cased copy;
 %% `error' when it is not a token.
@@ -243,15 +257,19 @@ lower_token(<<C, R/binary>>, Name, U) ->
     end.
 
 %% @doc ASCII lower case of a binary (header names, tokens); other bytes are kept.
+%% Most input is lower case already: one binary:match (a NIF) finds that, and only a binary with an
+%% upper-case letter is rebuilt byte by byte (on AtomVM a byte loop costs ~0.2 us a byte).
 -spec lower(binary()) -> binary().
 lower(B) ->
-    << <<(if C >= $A, C =< $Z -> C + 32; true -> C end)>> || <<C>> <= B >>.
+    case binary:match(B, ?UPPER) of
+        nomatch -> B;
+        _ -> << <<(if C >= $A, C =< $Z -> C + 32; true -> C end)>> || <<C>> <= B >>
+    end.
 
 %% field-value: VCHAR, obs-text, SP and HTAB; any other control byte (NUL, CR, DEL, ...) is refused
-%% (RFC 9110 section 5.5).
-valid_value(<<>>) -> true;
-valid_value(<<C, R/binary>>) when C >= 16#20, C =/= 16#7F; C =:= $\t -> valid_value(R);
-valid_value(_) -> false.
+%% (RFC 9110 section 5.5). One binary:match over the forbidden bytes instead of a byte loop.
+valid_value(V) ->
+    binary:match(V, ?CTL) =:= nomatch.
 
 %% @doc Removes leading and trailing spaces and tabs (OWS, RFC 9110 section 5.6.3).
 -spec trim(binary()) -> binary().
@@ -274,7 +292,8 @@ finish(Rest, #p{line = {Method, {Target, Shape}, Version}, hdrs = RevHdrs, max_b
     V11 = Version =:= {1, 1},
     V11 andalso not is_map_key(<<"host">>, Fields) andalso ?FAIL(400, <<"missing Host header">>),
     Body = framing(Fields, Max),
-    Conn = maps:get(<<"connection">>, Fields, []),
+    %% (a case, not maps:get/3: on AtomVM a missing key there raises and catches an exception)
+    Conn = case Fields of #{<<"connection">> := Cs} -> Cs; _ -> [] end,
     %% HTTP/1.0 keeps the connection only when asked to; a Transfer-Encoding in an HTTP/1.0 request
     %% makes the framing suspect: close after responding (RFC 9112 section 6.1).
     KeepAlive =
@@ -290,7 +309,8 @@ finish(Rest, #p{line = {Method, {Target, Shape}, Version}, hdrs = RevHdrs, max_b
         headers => Headers,
         body => Body,
         keepalive => KeepAlive,
-        expect_continue => V11 andalso ieq(maps:get(<<"expect">>, Fields, <<>>), <<"100-continue">>)
+        expect_continue => V11 andalso is_map_key(<<"expect">>, Fields) andalso
+            ieq(map_get(<<"expect">>, Fields), <<"100-continue">>)
     },
     {request, Head, Rest}.
 
@@ -345,17 +365,20 @@ scan([], Acc) ->
     Acc;
 scan([{<<"connection">> = N, Val} | R], Acc) ->
     Tokens = [lower(trim(T)) || T <- binary:split(Val, <<",">>, [global])],
-    scan(R, Acc#{N => Tokens ++ maps:get(N, Acc, [])});
+    Before = case Acc of #{N := Ts} -> Ts; _ -> [] end,
+    scan(R, Acc#{N => Tokens ++ Before});
 scan([{N, Val} | R], Acc) ->
-    case lists:keyfind(N, 1, [
-        {<<"host">>, 400, <<"duplicate Host header">>},
-        {<<"content-length">>, 400, <<"duplicate Content-Length">>},
-        {<<"transfer-encoding">>, 501, <<"unsupported transfer coding">>}
-    ]) of
-        {_, Status, Reason} when is_map_key(N, Acc) -> throw({error, Status, Reason});
-        false when N =/= <<"expect">> -> scan(R, Acc);
+    case once(N) of
+        {Status, Reason} when is_map_key(N, Acc) -> throw({error, Status, Reason});
+        other when N =/= <<"expect">> -> scan(R, Acc);
         _ -> scan(R, Acc#{N => Val})
     end.
+
+%% The fields that may appear once, and the error for a second one; `other' for the rest.
+once(<<"host">>) -> {400, <<"duplicate Host header">>};
+once(<<"content-length">>) -> {400, <<"duplicate Content-Length">>};
+once(<<"transfer-encoding">>) -> {501, <<"unsupported transfer coding">>};
+once(_) -> other.
 
 framing(#{<<"transfer-encoding">> := _, <<"content-length">> := _}, _Max) ->
     %% RFC 9112 section 6.3: both present is a smuggling vector; reject

@@ -31,7 +31,7 @@ response(Status, Headers, Body, Opts) ->
             false -> [<<"content-length: ">>, integer_to_binary(iolist_size(Body)), <<"\r\n">>]
         end,
     Out =
-        case NoBody orelse maps:get(head, Opts, false) of
+        case NoBody orelse is_map_key(head, Opts) andalso map_get(head, Opts) of
             true -> [];
             false -> Body
         end,
@@ -156,7 +156,7 @@ fields([Other | _], _Acc, _Framed) ->
     erlang:error({invalid_header, Other}).
 
 safe(B) when is_binary(B) ->
-    binary:match(B, <<"\n">>) =:= nomatch andalso binary:match(B, <<"\r">>) =:= nomatch;
+    binary:match(B, [<<"\n">>, <<"\r">>]) =:= nomatch;
 safe(L) when is_list(L) ->
     safe(iolist_to_binary(L));
 safe(_) ->
