@@ -38,7 +38,7 @@
 %% The server's state: conns maps each connection pid to its socket (so an evicted connection's
 %% socket can be closed from here), idle maps pid to the monotonic time of its idle report, and
 %% slots maps a tag to the pids holding one of its slots. proto is {Protocol, Args}.
--record(st, {lsock, acceptor, proto, max, on_full, conns = #{}, idle = #{}, slots = #{}}).
+-record(st, {lsock, acceptor, proto, max, on_full, spawn_opts, conns = #{}, idle = #{}, slots = #{}}).
 
 %% @doc Starts a server: listens on `port' (0 picks a free one) and accepts connections.
 -spec start(opts()) -> {ok, pid()} | {error, term()}.
@@ -160,10 +160,21 @@ init_server(Caller, Ref, Opts = #{port := Port, protocol := Protocol}) ->
                 acceptor = Acceptor,
                 proto = Proto,
                 max = maps:get(max_connections, Opts, 64),
-                on_full = maps:get(on_full, Opts, reject)
+                on_full = maps:get(on_full, Opts, reject),
+                spawn_opts = conn_spawn_opts()
             });
         {error, Reason} ->
             Caller ! {Ref, {error, {listen, Reason}}}
+    end.
+
+%% AtomVM's default heap growth keeps a process's free heap small, so a request's garbage means a
+%% collection every few kilobytes, each copying the connection's live data (its config). Fibonacci
+%% growth (OTP's) collects far less often; an idle connection still shrinks (httpd_conn collects
+%% before it idles). OTP refuses options it does not know.
+conn_spawn_opts() ->
+    case catch erlang:system_info(machine) of
+        "BEAM" -> [];
+        _ -> [{atomvm_heap_growth, fibonacci}]
     end.
 
 loop(St = #st{conns = Conns, idle = Idle}) ->
@@ -231,7 +242,7 @@ admit(Acceptor, Sock, St = #st{conns = Conns}) ->
 
 start_conn(Acceptor, Sock, St = #st{proto = {Protocol, Args}}) ->
     Server = self(),
-    Pid = spawn(fun() -> conn_init(Server, Protocol, Args) end),
+    Pid = spawn_opt(fun() -> conn_init(Server, Protocol, Args) end, St#st.spawn_opts),
     _ = erlang:monitor(process, Pid),
     Acceptor ! {admit, {ok, Pid}},
     St#st{conns = (St#st.conns)#{Pid => Sock}}.
