@@ -162,6 +162,9 @@ data(Data, C) ->
     case httpd_ws_frame:parse(Data, C#c.parser) of
         {ok, Events, P} ->
             events(Events, C#c{parser = P}, ok);
+        {error, Events, 1009, Why} ->
+            %% Too big: the frame's bounds are known, so the chunk is read again to skip it (below).
+            events(Events, C, {1009, Why, Data});
         {error, Events, Code, Why} ->
             %% The events before the bad frame are still handled (Autobahn 3.2: echo, then fail).
             events(Events, C, {Code, Why})
@@ -175,7 +178,9 @@ events([Event | Rest], C, Then) ->
 events([], C, ok) ->
     loop(C);
 events([], C, {Code, Why}) ->
-    fail(C, Code, Why).
+    fail(C, Code, Why);
+events([], C, {Code, Why, Data}) ->
+    too_big(C, Code, Why, Data).
 
 event({ping, Payload}, C) ->
     %% RFC 6455 5.5.2: answer with a pong carrying the same payload
@@ -201,7 +206,7 @@ after_callback(Cb, {reply, Frames, HState}, C) ->
             send(C1, Out);
         {Out, true} ->
             case send(C1, Out) of
-                {open, C2} -> wait_close(C2, C2#c.parser, deadline(?CLOSE_TIMEOUT), normal);
+                {open, C2} -> wait_close(C2, closing(C2#c.parser), deadline(?CLOSE_TIMEOUT), normal);
                 Done -> Done
             end
     catch
@@ -264,6 +269,17 @@ fail(C, Code, Why) ->
             close(C#c{parser = {broken, ?LINGER_BYTES}}, {close, Code, Why}, {error, Code, Why})
     end.
 
+%% A message over the limit (1009) breaks no framing: the chunk it arrived in is parsed again from the
+%% parser before it with data payloads skipped, so the client's close frame is found wherever it lands,
+%% even inside the same chunk as the rest of the oversized payload.
+too_big(C, Code, Why, Data) ->
+    Reason = {error, Code, Why},
+    _ = tcp_transport:send(C#c.sock, httpd_ws_frame:serialize({close, Code, Why})),
+    case close_seen(Data, closing(C#c.parser)) of
+        Next when is_tuple(Next) -> wait_close(C, Next, deadline(?CLOSE_TIMEOUT), Reason);
+        _ -> finish(C, Reason)
+    end.
+
 crashed(C, Cb, Reason) ->
     log(C#c.mod, Cb, Reason),
     close(C, {close, 1011, <<"handler error">>}, {crash, Reason}).
@@ -271,7 +287,11 @@ crashed(C, Cb, Reason) ->
 %% Sends our close frame and waits for the client's.
 close(C, Frame, Reason) ->
     _ = tcp_transport:send(C#c.sock, httpd_ws_frame:serialize(Frame)),
-    wait_close(C, C#c.parser, deadline(?CLOSE_TIMEOUT), Reason).
+    wait_close(C, closing(C#c.parser), deadline(?CLOSE_TIMEOUT), Reason).
+
+%% After our close frame, data payloads are skipped rather than kept (a broken stream stays broken).
+closing({broken, _} = Broken) -> Broken;
+closing(Parser) -> httpd_ws_frame:closing(Parser).
 
 %% We sent a close frame: read on until the client's close frame (data frames are dropped, RFC 6455
 %% 1.4), the end of the TCP connection, or the timeout.

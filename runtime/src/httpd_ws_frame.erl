@@ -12,6 +12,7 @@
 -export([
     new/1,
     parse/2,
+    closing/1,
     in_message/1,
     serialize/1,
     encode/5,
@@ -37,13 +38,15 @@
     %% unconsumed bytes while waiting for a complete frame header or control frame (< 132 bytes)
     buf = <<>> :: binary(),
     %% header: reading a frame header; else copying the current data frame's payload
-    phase = header :: header | {Fin :: 0 | 1, Key :: binary(), Remaining :: non_neg_integer(),
+    phase = header :: header | {Fin :: 0 | 1, Key :: binary() | skip, Remaining :: non_neg_integer(),
                                 Offset :: 0..3},
     %% the data message being reassembled (across frames): its type, chunks (reversed), size, UTF-8 state
     type = none :: none | text | binary,
     acc = [] :: [binary()],
     size = 0 :: non_neg_integer(),
-    utf8 = <<>> :: utf8_state()
+    utf8 = <<>> :: utf8_state(),
+    %% closing: data payloads are skipped, not kept (see closing/1)
+    drop = false :: boolean()
 }).
 
 -opaque parser() :: #ws{}.
@@ -62,6 +65,14 @@
 new(Opts) ->
     #ws{max = maps:get(max_message, Opts, 65536)}.
 
+%% @doc The parser to read on with after our close frame went out: frame boundaries are kept but data
+%% payloads are skipped (never buffered, never checked against the limit), so the client's close frame is
+%% found even right behind a message too big to keep (RFC 6455 1.4: data after a close is discarded).
+%% Feed it the parser from before the failing chunk, then that chunk again.
+-spec closing(parser()) -> parser().
+closing(#ws{} = S) ->
+    S#ws{drop = true, acc = [], size = 0, utf8 = <<>>}.
+
 %% @doc True while a fragmented message is being reassembled.
 -spec in_message(parser()) -> boolean().
 in_message(#ws{type = T}) -> T =/= none.
@@ -72,6 +83,7 @@ in_message(#ws{type = T}) -> T =/= none.
 -spec parse(binary(), parser()) ->
     {ok, [event()], parser()} | {error, [event()], 1002 | 1007 | 1009, binary()}.
 parse(Data, #ws{buf = <<>>, phase = header} = S) -> header(Data, S, []);
+parse(Data, #ws{buf = <<>>, drop = true} = S) -> skip(Data, S, []);
 parse(Data, #ws{buf = <<>>} = S) -> payload(Data, S, []);
 parse(Data, #ws{buf = Buf} = S) -> header(<<Buf/binary, Data/binary>>, S#ws{buf = <<>>}, []).
 
@@ -121,6 +133,8 @@ header(<<>>, S, Evs) ->
 
 %% A data frame's header: the message limit is checked on the declared length, before one payload byte
 %% is kept.
+data(Op, Fin, Len, _Key, R, #ws{drop = true, type = Type} = S, Evs) ->
+    skip(R, S#ws{phase = {Fin, skip, Len, 0}, type = element(Op + 1, {Type, text, binary})}, Evs);
 data(_Op, _Fin, Len, _Key, _R, #ws{max = Max, size = Size}, Evs) when Size + Len > Max ->
     failed(Evs, 1009, <<"message too big">>);
 data(Op, Fin, Len, Key, R, #ws{type = Type} = S, Evs) ->
@@ -154,6 +168,14 @@ payload(Data, #ws{phase = {Fin, Key, Left, Off}, type = Type, acc = Acc, size = 
         {ok, _} ->
             failed(Evs, 1007, <<"text message ends inside a code point">>)
     end.
+
+%% Closing: the payload of the current data frame is passed over.
+skip(Data, #ws{phase = {Fin, Key, Left, Off}} = S, Evs) when byte_size(Data) < Left ->
+    {ok, lists:reverse(Evs), S#ws{phase = {Fin, Key, Left - byte_size(Data), Off}}};
+skip(Data, #ws{phase = {Fin, _Key, Left, _Off}} = S, Evs) ->
+    <<_:Left/binary, Rest/binary>> = Data,
+    Type = case Fin of 0 -> S#ws.type; 1 -> none end,
+    header(Rest, S#ws{phase = header, type = Type}, Evs).
 
 failed(Evs, Code, Why) ->
     {error, lists:reverse(Evs), Code, Why}.

@@ -161,6 +161,41 @@ limit_test() ->
     ?assertEqual({error, [], 1009}, all_ways(Frags, 100)),
     ?assertEqual({ok, [{text, <<(payload(60))/binary, (payload(40))/binary, "x">>}]}, all_ways(Frags, 101)).
 
+%% --- closing: after our close frame, data is skipped and the client's close frame found -----------------
+
+%% Feeds Bin to a closing parser made from P in the given chunk sizes; the events seen.
+closing_events(Bin, Sizes, P) ->
+    feed_closing(Bin, Sizes, httpd_ws_frame:closing(P), []).
+
+feed_closing(<<>>, _, _, Acc) -> Acc;
+feed_closing(Bin, [N | Ns], P, Acc) ->
+    Take = min(N, byte_size(Bin)),
+    <<Chunk:Take/binary, Rest/binary>> = Bin,
+    {ok, Evs, P1} = httpd_ws_frame:parse(Chunk, P),
+    feed_closing(Rest, Ns ++ [N], P1, Acc ++ Evs).
+
+closing_skips_a_refused_message_test() ->
+    %% the refused frame (far over the limit) is read again from the parser before it: its payload is
+    %% skipped by its declared length and the close frame right behind it is found, however split
+    Big = cf(2, payload(5000)),
+    Close = cf(8, <<1009:16>>),
+    P = httpd_ws_frame:new(#{max_message => 100}),
+    ?assertMatch({error, [], 1009, _}, httpd_ws_frame:parse(Big, P)),
+    [?assertEqual([{close, 1009, <<>>}], closing_events(<<Big/binary, Close/binary>>, Sizes, P))
+     || Sizes <- [[1 bsl 20], [1], [3, 7, 1, 130, 2], [4999, 5]]].
+
+closing_passes_fragments_and_keeps_control_frames_test() ->
+    Bin = iolist_to_binary([cf(false, 1, payload(300)), cf(9, <<"p">>), cf(true, 0, payload(300)),
+                            cf(2, payload(70000)), cf(8, <<1000:16>>)]),
+    P = httpd_ws_frame:new(#{max_message => 10}),
+    [?assertEqual([{ping, <<"p">>}, {close, 1000, <<>>}], closing_events(Bin, Sizes, P))
+     || Sizes <- [[1 bsl 20], [1], [3, 7, 1, 130, 2]]].
+
+closing_keeps_the_frame_rules_test() ->
+    %% skipping payloads is no licence for a continuation without a message
+    P = httpd_ws_frame:closing(httpd_ws_frame:new(#{max_message => 10})),
+    ?assertMatch({error, [], 1002, _}, httpd_ws_frame:parse(cf(true, 0, <<"x">>), P)).
+
 declared_length_checked_before_payload_test() ->
     %% only the header of a 2^40-byte frame is sent: the error comes at once, nothing is buffered
     Head = <<16#82, (128 + 127), (1 bsl 40):64, 1, 2, 3, 4>>,

@@ -189,6 +189,28 @@ expect_terminate() ->
 with_server(Cfg, Opts, Fun) ->
     {setup, fun() -> start(Cfg, Opts) end, fun stop/1, fun({Port, _}) -> Fun(Port) end}.
 
+%% The issue's case: a 65,536-byte message against an 8,192-byte limit. The refused frame's header comes
+%% first (1009 is decided on the declared length); its tail and the client's close frame follow in one
+%% write, so the close frame lands inside a chunk with payload bytes before it. The server must find it
+%% there and close at once, not after its 3 s close timeout.
+too_big_close_in_a_mixed_chunk_test_() ->
+    with_server(maps:put(max_ws_message, 8192, cfg()), #{}, fun(Port) -> [
+        {"1009, then the refused payload's tail and the close frame in one write", fun() ->
+            [begin
+                 {C, _} = open(Port),
+                 Frame = iolist_to_binary(httpd_ws_frame:encode(true, 0, 2, <<1, 2, 3, 4>>,
+                                                                binary:copy(<<"a">>, 65536))),
+                 <<Head:HeadSize/binary, Tail/binary>> = Frame,
+                 ok = gen_tcp:send(C, Head),
+                 ?assertMatch({1, 8, <<1009:16, _/binary>>}, recv_frame(C)),
+                 Close = httpd_ws_frame:encode(true, 0, 8, <<5, 6, 7, 8>>, <<1009:16>>),
+                 ok = gen_tcp:send(C, [Tail, Close]),
+                 ?assertEqual({error, closed}, gen_tcp:recv(C, 0, 1500)),
+                 ?assertMatch({error, 1009, _}, expect_terminate())
+             end || HeadSize <- [14, 100, 5000]]
+        end}
+    ] end).
+
 conn_test_() ->
     with_server(cfg(), #{}, fun(Port) -> [
         {"echo text and binary at the length boundaries", fun() ->
