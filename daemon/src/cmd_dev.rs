@@ -1,4 +1,4 @@
-//! `avmd dev [PATH] [--port N] [--dashboard-port M]`: the edit–save–see loop (see `dev`).
+//! `avmd dev [PATH] [--port N] [--dashboard-port M] [--vm host|atomvm]`: the edit–save–see loop (see `dev`).
 
 use std::path::PathBuf;
 
@@ -21,6 +21,10 @@ pub struct Args {
     /// Let calls to functions the device lacks run on the host instead of failing with undef.
     #[arg(long)]
     pub allow_host_only_calls: bool,
+    /// Where the app runs: host OTP (fast, code reloaded in place, the default) or the real AtomVM
+    /// (the interpreter a device runs; a new VM per build; built into ~/.cache/avmd on first use).
+    #[arg(long, value_enum, default_value = "host")]
+    pub vm: crate::vm::VmChoice,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -30,5 +34,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         dashboard_port: args.dashboard_port,
         max_heap_words: args.max_heap_words,
         poison: !args.allow_host_only_calls,
+        vm: args.vm,
     })
 }

@@ -4,11 +4,10 @@
 //! (generic_unix, built once by scripts/atomvm.sh) runs the bundle itself. The app's output is printed
 //! as a device console; Ctrl-C stops everything.
 
-use avmd_engine::atomvm::{AtomVmConfig, AtomVmRuntime, VmInstall};
+use crate::vm::{start_runner, VmChoice};
 use avmd_engine::build::Engine;
-use avmd_engine::host::{ConsoleStream, HostConfig, HostRuntime};
+use avmd_engine::host::{ConsoleStream, HostConfig};
 use avmd_engine::project::Project;
-use avmd_engine::runner::{RunError, Runner};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::RecvTimeoutError;
@@ -29,28 +28,6 @@ pub struct Args {
     /// device runs; built into ~/.cache/avmd on first use).
     #[arg(long, value_enum, default_value = "host")]
     pub vm: VmChoice,
-}
-
-/// The VM a command boots bundles on.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VmChoice {
-    Host,
-    Atomvm,
-}
-
-/// The runner for `choice`: the host harness with `host`, a fresh AtomVM runner otherwise.
-pub fn start_runner(
-    choice: VmChoice,
-    host: HostConfig,
-) -> Result<Box<dyn Runner + Send>, RunError> {
-    Ok(match choice {
-        VmChoice::Host => Box::new(HostRuntime::start(host)?),
-        VmChoice::Atomvm => Box::new(AtomVmRuntime::new(AtomVmConfig {
-            vm: VmInstall::ensure()?,
-            port: host.port,
-            state_dir: host.state_dir,
-        })?),
-    })
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -84,6 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             state_dir: bundle.path.parent().map(Path::to_path_buf),
             ..Default::default()
         },
+        Vec::new(),
     )?;
     let console = host.subscribe();
     host.boot(&bundle.bytes)?;

@@ -12,6 +12,7 @@ mod dashboard;
 mod dev;
 mod history;
 mod logging;
+mod vm;
 
 #[derive(Parser)]
 #[command(

@@ -95,6 +95,8 @@ pub struct AtomVmConfig {
     pub port: u16,
     /// Where the bundle file the VM maps is written; None = a temp dir of this runner's own.
     pub state_dir: Option<PathBuf>,
+    /// More environment for the VM (`AVMD_HTTPD_PROFILE`, `AVMD_HTTPD_RELOAD_URL` in `avmd dev`).
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -136,11 +138,6 @@ impl AtomVmRuntime {
             child: Arc::default(),
             shared,
         })
-    }
-
-    /// The port handed to the app (fixed for this runner).
-    pub fn assigned_port(&self) -> u16 {
-        self.assigned_port
     }
 
     fn kill_vm(&mut self) {
@@ -190,9 +187,11 @@ impl Runner for AtomVmRuntime {
             .arg(&self.cfg.vm.stdlib)
             .env("AVMD_HTTPD_PORT", self.assigned_port.to_string())
             .env("AVMD_HTTPD_ADDRESS", "127.0.0.1")
+            .envs(self.cfg.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        die_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(spawn_err)?;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
@@ -263,6 +262,10 @@ impl Runner for AtomVmRuntime {
     fn stop_app(&mut self) -> Result<(), RunError> {
         self.kill_vm();
         Ok(())
+    }
+
+    fn assigned_port(&self) -> u16 {
+        self.assigned_port
     }
 
     fn port(&self) -> Option<u16> {
@@ -336,6 +339,25 @@ fn broadcast(shared: &SharedState, line: ConsoleLine) {
     let mut s = shared.0.lock().unwrap();
     s.subscribers.retain(|tx| tx.send(line.clone()).is_ok());
 }
+
+/// A VM left behind by a killed avmd would hold the port and serve a stale app: on Linux the kernel
+/// kills it when the thread that started it ends (the host harness's erl ends when its stdin closes).
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child being set up.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
 
 fn spawn_err(source: std::io::Error) -> RunError {
     RunError::Spawn { vm: VM, source }

@@ -176,16 +176,6 @@ impl HostRuntime {
         self.await_reply()
     }
 
-    /// The port handed to the app's `httpd_server` through `httpd_overrides` (fixed for this runtime).
-    pub fn assigned_port(&self) -> u16 {
-        self.assigned_port
-    }
-
-    /// Same as `subscribe`.
-    pub fn console(&self) -> Receiver<ConsoleLine> {
-        self.subscribe()
-    }
-
     /// Stops the app and the VM.
     pub fn stop(mut self) {
         self.link.kill();
@@ -207,6 +197,11 @@ impl Runner for HostRuntime {
     fn stop_app(&mut self) -> Result<(), RunError> {
         self.shared.0.lock().unwrap().port = None;
         self.request(&["stop"])
+    }
+
+    /// Handed to the app's `httpd_server` through `httpd_overrides`.
+    fn assigned_port(&self) -> u16 {
+        self.assigned_port
     }
 
     fn port(&self) -> Option<u16> {

@@ -11,6 +11,7 @@ pub mod compat;
 pub mod compiler;
 pub mod contract;
 pub mod crash_dump;
+pub mod dev_modules;
 pub mod devpoison;
 pub mod diagnostic;
 pub mod etf;

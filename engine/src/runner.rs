@@ -51,6 +51,8 @@ pub trait Runner {
     fn boot(&mut self, bundle: &[u8]) -> Result<(), RunError>;
     /// Stops the app; the runner can boot another.
     fn stop_app(&mut self) -> Result<(), RunError>;
+    /// The port handed to the app (fixed for the runner's life, even while no app listens).
+    fn assigned_port(&self) -> u16;
     /// The port the app listens on, once seen.
     fn port(&self) -> Option<u16>;
     /// Waits up to `timeout` for the app to listen; the port, or None.

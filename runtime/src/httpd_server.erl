@@ -93,9 +93,20 @@ env_overrides() ->
         false -> #{};
         P -> #{port => list_to_integer(P)}
     end,
-    case os:getenv("AVMD_HTTPD_ADDRESS") of
+    Address = case os:getenv("AVMD_HTTPD_ADDRESS") of
         false -> Port;
         A -> Port#{address => list_to_tuple([binary_to_integer(N) || N <- binary:split(list_to_binary(A), <<".">>, [global])])}
+    end,
+    %% `avmd dev --vm atomvm': the project's device profile, and live reload (its middleware is in the
+    %% dev copy of the bundle only; AtomVM cannot inflate gzip, so pages are asked for in identity)
+    Profile = case os:getenv("AVMD_HTTPD_PROFILE") of
+        false -> Address;
+        %% an unknown name stays a string, which config/1 refuses as a bad profile
+        Pr -> Address#{profile => hd([P || P <- httpd_profile:profiles(), atom_to_list(P) =:= Pr] ++ [Pr])}
+    end,
+    case os:getenv("AVMD_HTTPD_RELOAD_URL") of
+        false -> Profile;
+        Url -> Profile#{middleware_prepend => [{avmd_dev_reload, #{script_url => list_to_binary(Url), identity => true}}]}
     end.
 
 %% Checks every key (the first bad one is the error), then compiles the routes.

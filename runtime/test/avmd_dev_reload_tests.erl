@@ -41,7 +41,15 @@ other_types_and_streams_pass_through_test() ->
     ?assertEqual({200, Hh, stream}, resp(Hh, stream)).
 
 requests_pass_through_test() ->
-    ?assertEqual({ok, #{a => 1}}, avmd_dev_reload:request(#{a => 1}, ?OPTS)).
+    ?assertEqual({ok, #{a => 1}}, avmd_dev_reload:request(#{a => 1}, ?OPTS)),
+    Req = #{headers => [{<<"accept-encoding">>, <<"gzip">>}, {<<"host">>, <<"x">>}]},
+    ?assertEqual({ok, Req}, avmd_dev_reload:request(Req, ?OPTS)).
+
+identity_drops_accept_encoding_test() ->
+    %% where nothing can inflate gzip (AtomVM), pages are asked for in identity
+    Req = #{headers => [{<<"accept-encoding">>, <<"gzip">>}, {<<"host">>, <<"x">>}]},
+    ?assertEqual({ok, #{headers => [{<<"host">>, <<"x">>}]}},
+        avmd_dev_reload:request(Req, ?OPTS#{identity => true})).
 
 the_url_is_escaped_in_the_attribute_test() ->
     ?assertEqual(<<"<script src=\"a&quot;&lt;b\" data-avmd-dev=\"livereload\"></script>">>,

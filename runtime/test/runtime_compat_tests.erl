@@ -129,6 +129,13 @@ check_platform(Platform) ->
             erlang:error({missing_on, Platform, Misses})
     end.
 
+%% The host-only live-reload middleware is packed into AtomVM dev bundles (`avmd dev --vm atomvm'):
+%% everything it calls must be on generic_unix, but zlib:gunzip/1, which it reaches only on host OTP.
+dev_reload_runs_on_atomvm_test() ->
+    Beam = filename:join([runtime_dir(), "_build", "host_ebin", "avmd_dev_reload.beam"]),
+    Misses = misses([imports(Beam) | runtime_modules()], generic_unix),
+    ?assertEqual([{avmd_dev_reload, {zlib, gunzip, 1}}], Misses).
+
 %% stm32: everything but crypto:hash/2 (the WebSocket accept key, see the module doc) and the socket
 %% NIFs must be present. STM32 has no network stack: tcp_transport's `socket' calls are absent there
 %% (gen_tcp's Erlang wrapper is listed, but it has no driver to call either).

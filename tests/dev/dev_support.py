@@ -61,8 +61,9 @@ def poll(what, fn, wait=WAIT, step=0.05):
 class Dev:
     """A running `avmd dev`."""
 
-    def __init__(self, binary, project, log_path):
+    def __init__(self, binary, project, log_path, args=()):
         self.binary, self.project, self.log_path = binary, project, log_path
+        self.args = list(args)
         self.port, self.dash = free_port(), free_port()
         self.proc = None
 
@@ -78,7 +79,7 @@ class Dev:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(self.binary), "dev", str(self.project), "--port", str(self.port),
-             "--dashboard-port", str(self.dash)],
+             "--dashboard-port", str(self.dash), *self.args],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_phase_ok()
         return self

@@ -1,5 +1,6 @@
 //! `avmd dev`: watch a project, rebuild on save, boot each good bundle on host OTP with the device's
-//! limits, inject live reload into its pages, and show it all on a dashboard.
+//! limits (or on the real AtomVM with `--vm atomvm`), inject live reload into its pages, and show it
+//! all on a dashboard.
 //!
 //! Threads: the main thread runs a small Tokio runtime for the dashboard (axum) and waits for Ctrl-C;
 //! the watcher thread turns file events into batches; the session thread (`session`) owns the engine and
@@ -33,6 +34,7 @@ pub struct DevOptions {
     /// `None`: from the profile; `Some(0)`: no limit.
     pub max_heap_words: Option<u64>,
     pub poison: bool,
+    pub vm: crate::vm::VmChoice,
 }
 
 /// The history database of a project.
@@ -80,12 +82,18 @@ pub fn run(opts: DevOptions) -> anyhow::Result<i32> {
         dashboard_port,
         max_heap_words,
         poison: opts.poison,
+        vm: opts.vm,
+    };
+    let on = match opts.vm {
+        crate::vm::VmChoice::Host => String::new(),
+        crate::vm::VmChoice::Atomvm => " on the real AtomVM".into(),
     };
     term::info(&format!(
-        "avmd dev: {} ({} profile{}) — dashboard http://127.0.0.1:{dashboard_port}/",
+        "avmd dev: {} ({} profile{}){on} — dashboard http://127.0.0.1:{dashboard_port}/",
         project.app,
         project.profile,
         max_heap_words
+            .filter(|_| opts.vm == crate::vm::VmChoice::Host)
             .map(|w| format!(", max heap {w} words per process"))
             .unwrap_or_default()
     ));

@@ -1,7 +1,8 @@
-//! One `avmd dev` session's build loop: owns the engine and the host runtime, turns every batch of
-//! file changes into an incremental build, and (only when the build made a bundle) a dev copy of the
-//! bundle with missing device functions poisoned, made in memory, which the host runtime boots in place
-//! of the old app.
+//! One `avmd dev` session's build loop: owns the engine and the runner (host OTP, or the real AtomVM
+//! with `--vm atomvm`), turns every batch of file changes into an incremental build, and (only when
+//! the build made a bundle) a dev copy of the bundle made in memory — missing device functions
+//! poisoned, and on AtomVM the live-reload middleware added — which the runner boots in place of the
+//! old app.
 //! A broken build, or a bundle whose app fails to start, never replaces the last good bundle: it keeps
 //! serving and the error goes to the terminal, the dashboard and the API. Every build is stored in
 //! the history database.
@@ -12,16 +13,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use avmd_engine::build::{BuildOutcome, Engine};
-use avmd_engine::devpoison;
 use avmd_engine::diagnostic::{Diagnostic, Severity};
-use avmd_engine::host::{ConsoleStream, HostConfig, HostRuntime};
+use avmd_engine::host::{ConsoleStream, HostConfig};
 use avmd_engine::project::Project;
 use avmd_engine::runner::Runner;
+use avmd_engine::{dev_modules, devpoison};
 
 use super::profile;
 use super::state::{now_ms, BuildView, DiagnosticView, Shared};
 use super::term;
 use super::watch::WatchEvent;
+use crate::vm::{start_runner, VmChoice};
 
 /// How long a build waits for the restarted app to listen before calling it done.
 const LISTEN_WAIT: Duration = Duration::from_secs(5);
@@ -34,12 +36,14 @@ pub struct SessionConfig {
     pub max_heap_words: Option<u64>,
     /// Make calls to functions the device lacks fail with `undef` (on by default).
     pub poison: bool,
+    /// Where the app runs.
+    pub vm: VmChoice,
 }
 
 /// What the loop needs between builds.
 struct Session {
     engine: Engine,
-    host: HostRuntime,
+    host: Box<dyn Runner + Send>,
     host_cfg: HostConfig,
     shared: Arc<Shared>,
     cfg: SessionConfig,
@@ -61,8 +65,8 @@ pub fn run(
     // Leftovers of an earlier session (killed before it could clean up) are not needed.
     let _ = std::fs::remove_dir_all(project.build_dir().join("dev"));
     let engine = Engine::open(project)?;
-    let host = HostRuntime::start(host_cfg.clone())?;
-    forward_console(&host, Arc::clone(&shared));
+    let host = start_runner(cfg.vm, host_cfg.clone(), atomvm_env(&host_cfg, &cfg))?;
+    forward_console(host.as_ref(), Arc::clone(&shared));
     let mut s = Session {
         engine,
         host,
@@ -99,8 +103,24 @@ pub fn run(
             }
         }
     }
-    s.host.stop();
+    let _ = s.host.stop_app();
     Ok(())
+}
+
+/// What AtomVM gets through its environment, having no application env for `httpd_overrides`: the
+/// project's device profile and the live-reload script's address.
+fn atomvm_env(host_cfg: &HostConfig, cfg: &SessionConfig) -> Vec<(String, String)> {
+    let profile = host_cfg.profile.as_deref().unwrap_or("generic_unix");
+    vec![
+        (
+            "AVMD_HTTPD_PROFILE".into(),
+            profile::httpd_profile(profile).into(),
+        ),
+        (
+            "AVMD_HTTPD_RELOAD_URL".into(),
+            format!("http://127.0.0.1:{}/livereload.js", cfg.dashboard_port),
+        ),
+    ]
 }
 
 /// The host runtime's settings for a project: its port, the profile's limits, live reload.
@@ -144,8 +164,8 @@ pub fn trigger_text(root: &Path, paths: &[PathBuf]) -> String {
     text
 }
 
-fn forward_console(host: &HostRuntime, shared: Arc<Shared>) {
-    let rx = host.console();
+fn forward_console(host: &dyn Runner, shared: Arc<Shared>) {
+    let rx = host.subscribe();
     let _ = std::thread::Builder::new()
         .name("avmd-console".into())
         .spawn(move || {
@@ -213,13 +233,14 @@ impl Session {
         true
     }
 
-    /// Replaces the host runtime (its VM died, or its settings changed).
+    /// Replaces the runner (its VM died, or its settings changed).
     fn restart_host(&mut self, cfg: HostConfig) {
-        match HostRuntime::start(cfg.clone()) {
+        let env = atomvm_env(&cfg, &self.cfg);
+        match start_runner(self.cfg.vm, cfg.clone(), env) {
             Ok(host) => {
-                forward_console(&host, Arc::clone(&self.shared));
-                let old = std::mem::replace(&mut self.host, host);
-                old.stop();
+                forward_console(host.as_ref(), Arc::clone(&self.shared));
+                let mut old = std::mem::replace(&mut self.host, host);
+                let _ = old.stop_app();
                 self.host_cfg = cfg;
                 self.serving = None;
                 self.serving_sha = None;
@@ -363,7 +384,8 @@ impl Session {
             view.record.result = "unchanged".into();
             return;
         }
-        if !self.host.is_running() {
+        // On AtomVM the VM is the app: it has ended when the app did, and every boot starts a new one.
+        if !self.host.is_running() && self.cfg.vm == VmChoice::Host {
             self.warn("the host runtime's VM had exited; starting a new one");
             self.restart_host(self.host_cfg.clone());
         }
@@ -376,11 +398,20 @@ impl Session {
             }
         };
         match self.host.boot(&dev) {
+            Ok(()) if self.host.wait_for_port(LISTEN_WAIT).is_none() && !self.host.is_running() => {
+                // On AtomVM boot returns at once and a start/0 that crashes ends the VM: the
+                // same failure the host harness reports from boot.
+                self.boot_failed(
+                    "the app did not start from the new bundle: the VM exited before it listened",
+                    view,
+                    diagnostics,
+                );
+            }
             Ok(()) => {
-                // start/0 has returned, but the app may open its listener a moment later: wait
-                // for it, so "ok" and the reload event mean "serving" (a tab reloaded earlier
-                // would get connection refused). An app that never listens just costs the wait.
-                if self.host.wait_for_port(LISTEN_WAIT).is_none() {
+                // start/0 has returned and (above) the app listens, or never opened a listener
+                // within the wait: "ok" and the reload event mean "serving" (a tab reloaded
+                // earlier would get connection refused). An app that never listens just costs it.
+                if self.host.port().is_none() {
                     self.shared.console(
                         "avmd",
                         &format!("the app opened no listening socket within {LISTEN_WAIT:?}"),
@@ -391,34 +422,58 @@ impl Session {
                 self.serving = Some(dev);
             }
             Err(err) => {
-                // The app did not come up from this bundle: put the last good one back.
-                view.record.result = "failed".into();
-                view.record.n_errors += 1;
                 let message = format!("the app did not start from the new bundle: {err:#}");
-                diagnostics.push(DiagnosticView {
-                    file: None,
-                    line: 0,
-                    column: 0,
-                    severity: "error".into(),
-                    source: "host".into(),
-                    rendered: format!("<host>:0:0: error: {message}"),
-                    message: message.clone(),
-                });
-                view.load_error = Some(message);
-                if let Some(good) = self.serving.clone() {
-                    if let Err(err) = self.host.boot(&good) {
-                        term::warning(&format!("could not restart the last good bundle: {err:#}"));
-                        self.serving = None;
-                        self.serving_sha = None;
-                    }
-                }
+                self.boot_failed(&message, view, diagnostics);
+            }
+        }
+    }
+
+    /// The app did not come up from a new bundle: report it and put the last good one back.
+    fn boot_failed(
+        &mut self,
+        message: &str,
+        view: &mut BuildView,
+        diagnostics: &mut Vec<DiagnosticView>,
+    ) {
+        view.record.result = "failed".into();
+        view.record.n_errors += 1;
+        let source = match self.cfg.vm {
+            VmChoice::Host => "host",
+            VmChoice::Atomvm => "atomvm",
+        };
+        diagnostics.push(DiagnosticView {
+            file: None,
+            line: 0,
+            column: 0,
+            severity: "error".into(),
+            source: source.into(),
+            rendered: format!("<{source}>:0:0: error: {message}"),
+            message: message.to_string(),
+        });
+        view.load_error = Some(message.to_string());
+        if let Some(good) = self.serving.clone() {
+            if let Err(err) = self.host.boot(&good) {
+                term::warning(&format!("could not restart the last good bundle: {err:#}"));
+                self.serving = None;
+                self.serving_sha = None;
             }
         }
     }
 
     /// The dev copy of a bundle, in memory: the calls the device lacks poisoned (see `devpoison`),
-    /// so they fail with `undef` on host as on the device. The engine's own output stays untouched.
+    /// so they fail with `undef` on host as on the device, and on AtomVM the live-reload middleware
+    /// added (see `dev_modules`). The engine's own output stays untouched.
     fn dev_bundle(&self, bundle: &Arc<[u8]>, view: &mut BuildView) -> anyhow::Result<Arc<[u8]>> {
+        let poisoned = self.poisoned(bundle, view)?;
+        match self.cfg.vm {
+            VmChoice::Host => Ok(poisoned),
+            VmChoice::Atomvm => Ok(dev_modules::with_dev_modules(&poisoned)
+                .map_err(|e| anyhow::anyhow!("preparing the dev bundle: {e}"))?
+                .into()),
+        }
+    }
+
+    fn poisoned(&self, bundle: &Arc<[u8]>, view: &mut BuildView) -> anyhow::Result<Arc<[u8]>> {
         let platform = profile::platform(&self.engine.project().profile);
         match (self.cfg.poison, platform) {
             (true, Some(platform)) => {
