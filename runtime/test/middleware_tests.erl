@@ -68,6 +68,59 @@ log_writes_one_line_per_request_test() ->
         ?assertMatch(<<"GET /nope 404 ", _/binary>>, L2)
     end).
 
+%% One request through the log middleware's two steps, in this process (as in a connection process).
+log_one(Path, Opts) ->
+    {ok, Req} = httpd_mw_log:request(#{method => <<"GET">>, raw_path => Path}, Opts),
+    httpd_mw_log:response(Req, {200, [], <<>>}, Opts).
+
+log_lines_are_preformatted_test() ->
+    ?assertEqual(<<"GET /a?b=1 404 12ms\n">>, httpd_mw_log:line(<<"GET">>, <<"/a?b=1">>, 404, 12)).
+
+log_sample_writes_one_request_in_n_per_connection_test() ->
+    Self = self(),
+    Opts = #{sample => 3, sink => fun(L) -> Self ! {log, L} end},
+    erase(httpd_mw_log),
+    [log_one(integer_to_binary(I), Opts) || I <- lists:seq(1, 7)],
+    Paths = [P || {log, <<"GET ", P:1/binary, " ", _/binary>>} <- flush_msgs()],
+    %% the connection's first request, then every third
+    ?assertEqual([<<"1">>, <<"4">>, <<"7">>], Paths).
+
+log_buffer_writes_batches_within_its_limit_test() ->
+    Self = self(),
+    Sink = fun(Batch) -> Self ! {batch, Batch} end,
+    Opts = #{buffer => 50, sink => Sink},
+    %% each line is 15 bytes ("GET /N 200 0ms\n"): three fit, the fourth would pass 50 and goes out
+    %% with them in one write
+    [log_one(<<"/", (integer_to_binary(I))/binary>>, Opts) || I <- lists:seq(1, 4)],
+    B1 = receive {batch, X} -> X after 5000 -> none end,
+    ?assertEqual([<<"/1">>, <<"/2">>, <<"/3">>, <<"/4">>], paths(B1)),
+    %% what is held is written by a flush (or after a second)
+    log_one(<<"/5">>, Opts),
+    ok = httpd_mw_log:writer_flush(),
+    B2 = receive {batch, Y} -> Y after 5000 -> none end,
+    ?assertEqual([<<"/5">>], paths(B2)),
+    log_one(<<"/6">>, Opts),
+    %% and by the timer a second after the first held line
+    B3 = receive {batch, Z} -> Z after 5000 -> none end,
+    ?assertEqual([<<"/6">>], paths(B3)).
+
+log_buffer_keeps_sinks_apart_test() ->
+    Self = self(),
+    A = #{buffer => 1000, sink => fun(B) -> Self ! {a, B} end},
+    B = #{buffer => 1000, sink => fun(Bt) -> Self ! {b, Bt} end},
+    log_one(<<"/a1">>, A),
+    log_one(<<"/b1">>, B),
+    log_one(<<"/a2">>, A),
+    ok = httpd_mw_log:writer_flush(),
+    Msgs = flush_msgs(),
+    ?assertEqual([{a, [<<"/a1">>]}, {b, [<<"/b1">>]}, {a, [<<"/a2">>]}], [{K, paths(V)} || {K, V} <- Msgs]).
+
+paths(Batch) ->
+    [hd(binary:split(Rest, <<" ">>)) || <<"GET ", Rest/binary>> <- binary:split(Batch, <<"\n">>, [global])].
+
+flush_msgs() ->
+    receive M -> [M | flush_msgs()] after 0 -> [] end.
+
 steps_run_in_order_and_responses_in_reverse_test() ->
     %% Auth stops the request before the log's request step, but the log's response step (outer
     %% layer) still sees the 401.
