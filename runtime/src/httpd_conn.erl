@@ -16,9 +16,25 @@
 
 -export([init/2, reject/2, read_body/2, stream_reply/3, stream_body/3]).
 
-%% The loop state is deliberately tiny: an idle keep-alive connection should cost little more than
-%% a bare process blocked in recv.
--record(c, {sock, cfg, server, peer, n = 0}).
+-include("httpd_head.hrl").
+
+%% The loop state is deliberately small: an idle keep-alive connection should cost little more than
+%% a bare process blocked in recv. The config values every request reads are copied out of the config
+%% map into fields (`hot/2'): on AtomVM a map lookup scans the keys, comparing atoms by name.
+%% `conn' is the current request's `#conn{}' (its head included).
+-record(c, {sock, cfg, server, peer, n = 0, conn,
+            parser, router, mws, idle, report, header_timeout, max_keepalive,
+            %% the request map built for the previous request and what it was built from (see req/5)
+            last_req, last_from}).
+
+%% What a connection's first request map is made from: a literal (copied, never sorted).
+-define(BLANK_REQ, #{method => <<"GET">>, raw_path => <<"/">>, path => <<"/">>, qs => <<>>, query => [],
+                     version => {1, 1}, headers => [], body => none, keepalive => true,
+                     expect_continue => false, bindings => #{}, path_info => [], peer => undefined,
+                     '$conn' => undefined}).
+-define(BLANK_FROM, {#head{method = <<"GET">>, raw_path = <<"/">>, path = <<"/">>, qs = <<>>, query = [],
+                           version = {1, 1}, headers = [], body = none, keepalive = true,
+                           expect_continue = false}, #{}, [], undefined}).
 
 %% Unread request body bytes the connection reads and discards after a reply to keep the connection;
 %% beyond this it closes instead (RFC 9110 section 9.6 lets a server close rather than read).
@@ -44,7 +60,13 @@ init(Sock, Cfg) ->
             {ok, P} -> P;
             _ -> undefined
         end,
-    wait(<<>>, #c{sock = Sock, cfg = Cfg, server = gen_tcp_server:server(), peer = Peer}).
+    wait(<<>>, hot(#c{sock = Sock, server = gen_tcp_server:server(), peer = Peer}, Cfg)).
+
+%% The config, and the values the request path reads, in the loop state.
+hot(C, Cfg = #{parser := P, router := R, middleware := M, idle_timeout := I, idle_report_after := Rep,
+               header_timeout := H, max_keepalive_requests := K}) ->
+    C#c{cfg = Cfg, parser = P, router = R, mws = M, idle = I, report = Rep, header_timeout = H,
+        max_keepalive = K}.
 
 %% @doc gen_tcp_server callback: the server is full; answer 503 with a one-line reason and close.
 -spec reject(term(), map()) -> ok.
@@ -59,14 +81,16 @@ reject(Sock, _Cfg) ->
 %% it is idle (an eviction candidate), drops its copy of the config (routes, middleware: the bulk of
 %% its heap) and collects its garbage, so an idle connection costs little more than a bare process;
 %% the config comes back from the server with the first bytes of the next request.
-wait(<<>>, C = #c{sock = S, cfg = #{idle_timeout := Idle, idle_report_after := Report}}) ->
+wait(<<>>, C = #c{sock = S, idle = Idle, report = Report}) ->
     First = min(Report, Idle),
     case tcp_transport:recv(S, 0, First) of
         {ok, Data} ->
             head_start(Data, C);
         {error, timeout} when First < Idle ->
             gen_tcp_server:idle(),
-            idle_wait(Idle - First, C#c{cfg = undefined});
+            idle_wait(Idle - First, C#c{cfg = undefined, conn = undefined, parser = undefined,
+                                        router = undefined, mws = undefined, last_req = undefined,
+                                        last_from = undefined});
         {error, _} ->
             %% idle_timeout: close quietly; RFC 9112 section 9.5 lets a server close an idle
             %% connection at any time.
@@ -83,26 +107,26 @@ idle_wait(Timeout, C = #c{sock = S}) ->
     case tcp_transport:recv(S, 0, Timeout) of
         {ok, Data} ->
             case gen_tcp_server:wake() of
-                {ok, Cfg} -> head_start(Data, C#c{cfg = Cfg});
+                {ok, Cfg} -> head_start(Data, hot(C, Cfg));
                 {error, _} -> tcp_transport:close(S)
             end;
         {error, _} ->
             tcp_transport:close(S)
     end.
 
-head_start(Data, C = #c{cfg = #{parser := P0}}) ->
+head_start(Data, C = #c{parser = P0}) ->
     head(Data, P0, undefined, C).
 
 %% The header_timeout deadline is taken only when a head does not arrive whole in its first read
 %% (the common case needs no clock read); it then counts from that first piece.
 head(Data, P, Deadline0, C = #c{sock = S}) ->
-    case httpd_parse:request(Data, P) of
+    case httpd_parse:request_head(Data, P) of
         {request, Head, Rest} ->
             request(Head, Rest, C);
         {more, P2} ->
             Deadline =
                 case Deadline0 of
-                    undefined -> erlang:monotonic_time(millisecond) + maps:get(header_timeout, C#c.cfg);
+                    undefined -> erlang:monotonic_time(millisecond) + C#c.header_timeout;
                     _ -> Deadline0
                 end,
             Left = Deadline - erlang:monotonic_time(millisecond),
@@ -118,28 +142,80 @@ head(Data, P, Deadline0, C = #c{sock = S}) ->
 %% ---------------------------------------------------------------------------------------------
 %% Running a request
 
-request(Head, Rest, C = #c{sock = S, cfg = Cfg, n = N0}) ->
+%% The request map. On AtomVM every map key operation compares atoms by name under a lock the
+%% schedulers share, and a 14-key map built from variables sorts its keys (91 compares, about 28 us of
+%% CPU per request under load on two schedulers). So the map is derived from the one built for the
+%% previous request on this connection (or from a literal), updating only the fields that differ: for a
+%% client repeating a request only '$conn' (the first key: no compare) changes. Without middleware the
+%% route is matched first, so the bindings go in with it.
+request(H = #head{method = Method, path = Path}, Rest, C = #c{sock = S, cfg = Cfg, n = N0}) ->
     N = N0 + 1,
-    Conn = #{socket => S, buf => Rest, server => C#c.server, cfg => Cfg, n => N},
-    Req = Head#{bindings => #{}, path_info => [], peer => C#c.peer, '$conn' => Conn},
-    C2 = C#c{n = N},
-    try run(Req, Cfg) of
-        Result -> respond(Result, C2)
-    catch
-        Class:Reason:Stack -> crashed(Req, Class, Reason, Stack, C2)
+    Conn = #conn{socket = S, buf = Rest, server = C#c.server, cfg = Cfg, n = N, head = H},
+    case C#c.mws of
+        [] ->
+            Match = httpd_router:match(Method, Path, C#c.router),
+            {Bindings, PathInfo} = case Match of
+                {ok, _, _, B, PI} -> {B, PI};
+                _ -> {#{}, []}
+            end,
+            {Req, C1} = req(H, Bindings, PathInfo, Conn, C),
+            C2 = C1#c{n = N, conn = Conn},
+            try matched(Match, Req, C#c.router) of
+                Result -> respond(Result, C2)
+            catch
+                Class:Reason:Stack -> crashed(Req, Class, Reason, Stack, C2)
+            end;
+        Mws ->
+            {Req, C1} = req(H, #{}, [], Conn, C),
+            C2 = C1#c{n = N, conn = Conn},
+            try run(Req, Mws, C#c.router) of
+                Result -> respond(Result, C2)
+            catch
+                Class:Reason:Stack -> crashed(Req, Class, Reason, Stack, C2)
+            end
     end.
+
+req(H, Bindings, PathInfo, Conn, C = #c{peer = Peer}) ->
+    {Req0, {Prev, PrevB, PrevPI, PrevPeer}} =
+        case C#c.last_req of
+            undefined -> {?BLANK_REQ, ?BLANK_FROM};
+            Last -> {Last, C#c.last_from}
+        end,
+    R1 = Req0#{'$conn' := Conn},
+    R2 = differ(H, Prev, R1),
+    R3 = if Bindings =:= PrevB -> R2; true -> R2#{bindings := Bindings} end,
+    R4 = if PathInfo =:= PrevPI -> R3; true -> R3#{path_info := PathInfo} end,
+    Req = if Peer =:= PrevPeer -> R4; true -> R4#{peer := Peer} end,
+    {Req, C#c{last_req = Req, last_from = {H, Bindings, PathInfo, Peer}}}.
+
+%% The head's fields that differ from the previous head, put into the map (one exact update each: the
+%% key tuple is shared, only the values are copied).
+differ(#head{method = M, raw_path = RP, path = P, qs = Qs, query = Q, version = V, headers = Hs, body = B,
+             keepalive = K, expect_continue = E},
+       #head{method = PM, raw_path = PRP, path = PP, qs = PQs, query = PQ, version = PV, headers = PHs,
+             body = PB, keepalive = PK, expect_continue = PE}, R0) ->
+    R1 = if B =:= PB -> R0; true -> R0#{body := B} end,
+    R2 = if E =:= PE -> R1; true -> R1#{expect_continue := E} end,
+    R3 = if Hs =:= PHs -> R2; true -> R2#{headers := Hs} end,
+    R4 = if K =:= PK -> R3; true -> R3#{keepalive := K} end,
+    R5 = if M =:= PM -> R4; true -> R4#{method := M} end,
+    R6 = if P =:= PP -> R5; true -> R5#{path := P} end,
+    R7 = if Qs =:= PQs -> R6; true -> R6#{qs := Qs} end,
+    R8 = if Q =:= PQ -> R7; true -> R7#{query := Q} end,
+    R9 = if RP =:= PRP -> R8; true -> R8#{raw_path := RP} end,
+    if V =:= PV -> R9; true -> R9#{version := V} end.
 
 %% Request middleware, the routed handler, then (for a reply) response middleware: a crash in any
 %% of them is this request's 500.
-run(Req, Cfg = #{middleware := Mws}) ->
+run(Req, Mws, Router) ->
     Result =
         case mw_request(Mws, Req, []) of
-            {ok, Req2} -> dispatch(Req2, Cfg);
+            {ok, Req2} -> dispatch(Req2, Router);
             Stopped -> Stopped
         end,
     case Result of
-        {reply, Status, Headers, Body, Req3} when Mws =/= [] ->
-            {Status2, Headers2, Body2} = mw_response(Req3, {Status, Headers, Body}, Cfg),
+        {reply, Status, Headers, Body, Req3} ->
+            {Status2, Headers2, Body2} = mw_response(Req3, {Status, Headers, Body}, Mws),
             {reply, Status2, Headers2, Body2, Req3};
         _ ->
             Result
@@ -159,7 +235,7 @@ mw_request([Step = {Mod, Opts} | Rest], Req, Entered) ->
     end.
 
 %% Response steps run in the reverse order of the request steps, like layers of an onion.
-mw_response(Req, Resp, #{middleware := All}) ->
+mw_response(Req, Resp, All) ->
     Steps =
         case erase('$httpd_mw') of
             undefined -> lists:reverse(All);
@@ -172,24 +248,35 @@ mw_response_steps([{Mod, Opts} | Rest], Req, Resp) ->
 mw_response_steps([], _Req, Resp) ->
     Resp.
 
-dispatch(Req = #{method := Method, path := Path}, #{router := Router}) ->
+%% After middleware: route the (possibly rewritten) request.
+dispatch(Req = #{method := Method, path := Path}, Router) ->
     case httpd_router:match(Method, Path, Router) of
-        %% The router matches OPTIONS only on a route with no `methods' or one that lists OPTIONS;
-        %% only the latter reaches the handler (RFC 9110 section 9.3.7).
-        {ok, Handler, Opts, Bindings, PathInfo} when Method =/= <<"OPTIONS">>; is_map_key(methods, Opts) ->
-            handler(Handler, Req#{bindings := Bindings, path_info := PathInfo}, Opts);
-        _ when Method =:= <<"OPTIONS">> ->
-            %% The server answers it; 404 when no route matches the path.
-            case httpd_router:allowed(Path, Router) of
-                not_found -> not_found(Req);
-                Allow -> {reply, 204, [{<<"allow">>, lists:join(<<", ">>, Allow)}], <<>>, Req}
-            end;
-        {error, {method_not_allowed, Allow}} ->
-            %% RFC 9110 section 15.5.6: a 405 MUST carry Allow.
-            {reply, 405, [{<<"allow">>, lists:join(<<", ">>, Allow)} | ?TEXT_PLAIN], <<"method not allowed\n">>, Req};
-        {error, not_found} ->
-            not_found(Req)
+        {ok, _, _, Bindings, PathInfo} = Match ->
+            matched(Match, Req#{bindings := Bindings, path_info := PathInfo}, Router);
+        Other ->
+            matched(Other, Req, Router)
     end.
+
+%% A route match (the request already carries its bindings) to the handler's result.
+matched({ok, Handler, Opts, _, _}, Req = #{method := Method}, _Router) when
+    Method =/= <<"OPTIONS">>; is_map_key(methods, Opts)
+->
+    %% The router matches OPTIONS only on a route with no `methods' or one that lists OPTIONS;
+    %% only the latter reaches the handler (RFC 9110 section 9.3.7).
+    handler(Handler, Req, Opts);
+matched({error, {method_not_allowed, Allow}}, Req = #{method := Method}, _Router) when
+    Method =/= <<"OPTIONS">>
+->
+    %% RFC 9110 section 15.5.6: a 405 MUST carry Allow.
+    {reply, 405, [{<<"allow">>, lists:join(<<", ">>, Allow)} | ?TEXT_PLAIN], <<"method not allowed\n">>, Req};
+matched(_, Req = #{method := <<"OPTIONS">>, path := Path}, Router) ->
+    %% The server answers it; 404 when no route matches the path.
+    case httpd_router:allowed(Path, Router) of
+        not_found -> not_found(Req);
+        Allow -> {reply, 204, [{<<"allow">>, lists:join(<<", ">>, Allow)}], <<>>, Req}
+    end;
+matched({error, not_found}, Req, _Router) ->
+    not_found(Req).
 
 not_found(Req) ->
     {reply, 404, ?TEXT_PLAIN, <<"not found\n">>, Req}.
@@ -206,14 +293,14 @@ handler(Handler, Req, Opts) ->
 %% ---------------------------------------------------------------------------------------------
 %% Answering
 
-respond({reply, Status, Headers, Body, Req}, C) ->
+respond({reply, Status, Headers, Body, Req}, C = #c{conn = Conn}) ->
     {KeepAlive, Headers2} =
-        case lists:keytake(<<"connection">>, 1, Headers) of
+        case take_connection(Headers, []) of
             %% The handler asked to close; httpd_reply writes the one connection field.
-            {value, {_, <<"close">>}, Rest} -> {false, Rest};
-            _ -> {keepalive(Req), Headers}
+            {close, Rest} -> {false, Rest};
+            _ -> {keepalive(Conn, C#c.max_keepalive), Headers}
         end,
-    Out = httpd_reply:response(Status, Headers2, Body, reply_opts(Req, KeepAlive)),
+    Out = httpd_reply:response(Status, Headers2, Body, reply_opts(Conn#conn.head, KeepAlive)),
     sent(tcp_transport:send(C#c.sock, Out), KeepAlive, Req, C);
 respond({done, Req}, C = #c{sock = S}) ->
     case erase('$httpd_stream') of
@@ -252,16 +339,27 @@ crashed(Req, Class, Reason, Stack, #c{sock = S}) ->
             end
     end.
 
+%% A handler's `connection: close' (the field's first occurrence, as lists:keytake/3 finds it; a local
+%% loop, since a call into another module costs on AtomVM), or `keep' with the headers untouched.
+take_connection([{<<"connection">>, <<"close">>} | Rest], Before) ->
+    {close, lists:reverse(Before, Rest)};
+take_connection([{<<"connection">>, _} | _], _Before) ->
+    keep;
+take_connection([H | Rest], Before) ->
+    take_connection(Rest, [H | Before]);
+take_connection([], _Before) ->
+    keep.
+
 %% After the response went out: keep the connection for the next request, or close it.
-sent(ok, true, Req, C) ->
-    case settle(Req, C) of
+sent(ok, true, _Req, C) ->
+    case settle(C) of
         {ok, Rest} ->
             _ = erase('$httpd_body'),
             wait(Rest, C);
         close ->
             linger_close(C#c.sock)
     end;
-sent(ok, false, #{keepalive := true}, C) ->
+sent(ok, false, _Req, C = #c{conn = #conn{head = #head{keepalive = true}}}) ->
     %% We chose to close (limit reached, body left unread): the client may still be sending.
     linger_close(C#c.sock);
 sent(_SendResult, _KeepAlive, _Req, C) ->
@@ -269,38 +367,38 @@ sent(_SendResult, _KeepAlive, _Req, C) ->
 
 %% Whether this response may keep the connection: the client wants it, the per-connection request
 %% limit is not reached, and the request body is read or can be drained.
-keepalive(#{keepalive := false}) ->
+keepalive(#conn{head = #head{keepalive = false}}, _Max) ->
     false;
-keepalive(#{'$conn' := #{n := N, cfg := #{max_keepalive_requests := Max}}}) when N >= Max ->
+keepalive(#conn{n = N}, Max) when N >= Max ->
     false;
-keepalive(#{body := none}) ->
+keepalive(#conn{head = #head{body = none}}, _Max) ->
     true;
-keepalive(Req = #{body := Body}) ->
+keepalive(#conn{head = H = #head{body = Body}}, _Max) ->
     case get('$httpd_body') of
         {done, _} -> true;
         {error, _, _} -> false;
-        undefined -> drainable(Req, Body, false);
-        {reading, _BS, _Buf, Continued} -> drainable(Req, Body, Continued)
+        undefined -> drainable(H, Body, false);
+        {reading, _BS, _Buf, Continued} -> drainable(H, Body, Continued)
     end.
 
 %% A client waiting for 100 Continue that never got it may not send the body at all, so the
 %% connection cannot be reused safely (RFC 9110 section 10.1.1).
-drainable(#{expect_continue := true}, _Body, false) -> false;
-drainable(_Req, {length, N}, _) -> N =< ?MAX_DRAIN;
-drainable(_Req, chunked, _) -> true;
-drainable(_Req, _, _) -> false.
+drainable(#head{expect_continue = true}, _Body, false) -> false;
+drainable(_H, {length, N}, _) -> N =< ?MAX_DRAIN;
+drainable(_H, chunked, _) -> true;
+drainable(_H, _, _) -> false.
 
 %% The bytes after this request's body, reading and discarding what the handler left unread.
-settle(#{body := none, '$conn' := #{buf := Rest}}, _C) ->
-    {ok, Rest};
-settle(Req, C) ->
-    case body_state(Req) of
+settle(#c{conn = Conn = #conn{head = #head{body = none}}}) ->
+    {ok, Conn#conn.buf};
+settle(C = #c{conn = Conn}) ->
+    case body_state(Conn) of
         {done, Rest} -> {ok, Rest};
         {reading, BS, Buf, _} -> drain(Buf, BS, 0, C);
         {error, _, _} -> close
     end.
 
-drain(Buf, BS, Seen, C = #c{sock = S, cfg = #{idle_timeout := T}}) ->
+drain(Buf, BS, Seen, C = #c{sock = S, idle = T}) ->
     case httpd_parse:body(Buf, BS) of
         {done, _, Rest} ->
             {ok, Rest};
@@ -313,9 +411,10 @@ drain(Buf, BS, Seen, C = #c{sock = S, cfg = #{idle_timeout := T}}) ->
             close
     end.
 
-reply_opts(#{method := <<"HEAD">>, version := V}, KeepAlive) ->
+%% The reply's framing follows the request as it came: HEAD gets no body, the version its own.
+reply_opts(#head{method = <<"HEAD">>, version = V}, KeepAlive) ->
     #{version => V, keepalive => KeepAlive, head => true};
-reply_opts(#{version := V}, KeepAlive) ->
+reply_opts(#head{version = V}, KeepAlive) ->
     #{version => V, keepalive => KeepAlive}.
 
 %% ---------------------------------------------------------------------------------------------
@@ -325,17 +424,17 @@ reply_opts(#{version := V}, KeepAlive) ->
 %% while more follows, `{ok, Bin, Req}' with the last piece. The first call on a request that
 %% expects it sends `100 Continue' (RFC 9110 section 10.1.1).
 -spec read_body(req(), map()) -> {more, binary(), req()} | {ok, binary(), req()} | {error, term()}.
-read_body(Req = #{'$conn' := #{socket := S}}, Opts) ->
+read_body(Req = #{'$conn' := Conn = #conn{socket = S, head = H}}, Opts) ->
     Max = max(1, maps:get(length, Opts, ?DEFAULT_READ_LENGTH)),
-    case body_state(Req) of
+    case body_state(Conn) of
         {done, _} ->
             {ok, <<>>, Req};
         {error, _Status, Reason} ->
             {error, Reason};
         {reading, BS, Buf, Continued} ->
             _ =
-                case Req of
-                    #{expect_continue := true, version := {1, 1}} when Continued =:= false ->
+                case H of
+                    #head{expect_continue = true, version = {1, 1}} when Continued =:= false ->
                         tcp_transport:send(S, <<"HTTP/1.1 100 Continue\r\n\r\n">>);
                     _ ->
                         ok
@@ -343,18 +442,17 @@ read_body(Req = #{'$conn' := #{socket := S}}, Opts) ->
             read_loop(BS, Buf, Max, [], 0, Req)
     end.
 
-body_state(Req = #{'$conn' := #{buf := Buf, cfg := #{max_body := MaxBody}}}) ->
+body_state(#conn{buf = Buf, cfg = #{max_body := MaxBody}, head = #head{body = Body}}) ->
     case get('$httpd_body') of
+        undefined when Body =:= none ->
+            {done, Buf};
         undefined ->
-            case Req of
-                #{body := none} -> {done, Buf};
-                #{body := Body} -> {reading, httpd_parse:body_init(Body, MaxBody), Buf, false}
-            end;
+            {reading, httpd_parse:body_init(Body, MaxBody), Buf, false};
         State ->
             State
     end.
 
-read_loop(BS, <<>>, Max, Acc, Got, Req = #{'$conn' := #{socket := S, cfg := #{idle_timeout := T}}}) ->
+read_loop(BS, <<>>, Max, Acc, Got, Req = #{'$conn' := #conn{socket = S, cfg = #{idle_timeout := T}}}) ->
     case tcp_transport:recv(S, 0, T) of
         {ok, Data} -> read_loop(BS, Data, Max, Acc, Got, Req);
         {error, timeout} -> body_error(408, <<"request body timeout">>, timeout);
@@ -399,23 +497,23 @@ out(Acc) -> iolist_to_binary(lists:reverse(Acc)).
 
 %% @doc Sends the head of a streamed reply (chunked for HTTP/1.1; raw body and close for HTTP/1.0).
 -spec stream_reply(100..999, [{binary(), iodata()}], req()) -> req().
-stream_reply(Status, Headers, Req = #{'$conn' := #{socket := S, cfg := Cfg}}) ->
-    {Status2, Headers2, _} = mw_response(Req, {Status, Headers, stream}, Cfg),
-    KeepAlive = keepalive(Req),
+stream_reply(Status, Headers, Req = #{'$conn' := Conn = #conn{socket = S, cfg = Cfg, head = H}}) ->
+    {Status2, Headers2, _} = mw_response(Req, {Status, Headers, stream}, maps:get(middleware, Cfg)),
+    KeepAlive = keepalive(Conn, maps:get(max_keepalive_requests, Cfg)),
     %% A raw (HTTP/1.0) body ends with the connection, so it never keeps it.
     State =
-        case Req of
-            #{method := <<"HEAD">>} -> {head, KeepAlive};
-            #{version := {1, 0}} -> {raw, false};
+        case H of
+            #head{method = <<"HEAD">>} -> {head, KeepAlive};
+            #head{version = {1, 0}} -> {raw, false};
             _ -> {chunked, KeepAlive}
         end,
-    stream_send(S, httpd_reply:chunked_head(Status2, Headers2, reply_opts(Req, KeepAlive))),
+    stream_send(S, httpd_reply:chunked_head(Status2, Headers2, reply_opts(H, KeepAlive))),
     put('$httpd_stream', State),
     Req.
 
 %% @doc Sends one piece of a streamed reply; `fin' ends it.
 -spec stream_body(iodata(), nofin | fin, req()) -> ok.
-stream_body(Data, Fin, #{'$conn' := #{socket := S}}) ->
+stream_body(Data, Fin, #{'$conn' := #conn{socket = S}}) ->
     case get('$httpd_stream') of
         {fin, _} ->
             erlang:error(stream_already_finished);

@@ -12,10 +12,13 @@
 %% Only functions AtomVM implements are called (see runtime_compat_tests); no atoms are made from input.
 -module(httpd_parse).
 
--export([new/1, request/2, body_init/2, body/2, decode_query/1, percent_decode/1]).
+-export([new/1, request/2, request_head/2, body_init/2, body/2, decode_query/1, percent_decode/1]).
 %% Small binary helpers shared with the other modules (one copy on the device).
 -export([trim/1, lower/1, ieq/2, hexval/1]).
+-export([field/1, valid_value/1, lower_name/1, scan/2, target/3]).
 -export_type([state/0, body_state/0, head/0]).
+
+-include("httpd_head.hrl").
 
 -record(p, {
     %% bytes of an incomplete line carried over from the previous call
@@ -101,12 +104,88 @@ new(Limits) when is_map(Limits) ->
 %% @doc Feeds bytes to the parser.
 -spec request(Data :: binary(), state()) ->
     {more, state()} | {request, head(), Rest :: binary()} | {error, status(), Reason :: binary()}.
-request(Data, #p{buf = Buf} = P) ->
+request(Data, P) ->
+    case request_head(Data, P) of
+        {request, H, Rest} ->
+            {request, #{method => H#head.method, raw_path => H#head.raw_path, path => H#head.path,
+                        qs => H#head.qs, query => H#head.query, version => H#head.version,
+                        headers => H#head.headers, body => H#head.body, keepalive => H#head.keepalive,
+                        expect_continue => H#head.expect_continue}, Rest};
+        Other ->
+            Other
+    end.
+
+%% @doc `request/2' with the head as a `#head{}' record (httpd_head.hrl), which httpd_conn turns into
+%% its request map in one step.
+-spec request_head(Data :: binary(), state()) ->
+    {more, state()} | {request, #head{}, Rest :: binary()} | {error, status(), Reason :: binary()}.
+request_head(Data, #p{buf = <<>>, line = undefined, empties = 0} = P) ->
+    try
+        whole(Data, P)
+    catch
+        throw:{error, _, _} = Err -> Err
+    end;
+request_head(Data, #p{buf = Buf} = P) ->
     try
         lines(join(Buf, Data), P)
     catch
         throw:{error, _, _} = Err -> Err
     end.
+
+%% The common case, a whole head in the first read: one split finds its end and one more its lines,
+%% instead of a search, a sub-binary and a state update per line (each costs on the interpreter).
+%% Lines end in LF with an optional CR before it, as line by line. Anything unusual (an incomplete
+%% head, an empty line before the request line or an earlier end of the head through bare LFs) goes
+%% line by line, which gives the same answer; the checks here are those of line/4, in the same order.
+whole(Data, P) ->
+    case binary:split(Data, <<"\r\n\r\n">>) of
+        [<<C, _/binary>> = Head, Rest] when C =/= $\r, C =/= $\n ->
+            case whole_lines(binary:split(Head, <<"\n">>, [global]), Rest, P) of
+                partial -> lines(Data, P);
+                Done -> Done
+            end;
+        _ ->
+            lines(Data, P)
+    end.
+
+whole_lines([Line0 | Fields], Rest, #p{max_line = Max} = P) ->
+    {Line, _} = line_end(Line0, Fields),
+    byte_size(Line) =< Max orelse ?E414,
+    RequestLine = request_line(Line),
+    case whole_fields(Fields, 0, 0, P) of
+        partial -> partial;
+        Headers -> head(Rest, RequestLine, Headers, P#p.max_body)
+    end.
+
+%% A line without its line end, and the bytes it took with it. The last piece of the head ended in the
+%% CRLF of the CRLFCRLF; the others in an LF, with or without a CR before it.
+line_end(Line, []) ->
+    {Line, byte_size(Line) + 2};
+line_end(<<>>, _More) ->
+    {<<>>, 1};
+line_end(Line, _More) ->
+    S = byte_size(Line) - 1,
+    case Line of
+        <<L:S/binary, "\r">> -> {L, S + 2};
+        _ -> {Line, S + 2}
+    end.
+
+whole_fields([Line0 | More], N, Used, #p{max_hbytes = MaxBytes, max_headers = MaxN} = P) ->
+    case line_end(Line0, More) of
+        {<<>>, _} ->
+            %% an empty line: the head ended before the CRLFCRLF, through bare LFs
+            partial;
+        {Line, Raw} ->
+            Used + Raw =< MaxBytes orelse ?FAIL(431, <<"header section too large">>),
+            N < MaxN orelse ?FAIL(431, <<"too many header fields">>),
+            Field = field(Line),
+            case whole_fields(More, N + 1, Used + Raw, P) of
+                partial -> partial;
+                Fields -> [Field | Fields]
+            end
+    end;
+whole_fields([], _N, _Used, _P) ->
+    [].
 
 %% Carried-over bytes followed by new ones; no copy when nothing was carried over.
 join(<<>>, Data) -> Data;
@@ -284,35 +363,33 @@ trim_right(B) ->
     end.
 
 %% The empty line ending the header section has been read: interpret the head.
-finish(Rest, #p{line = {Method, {Target, Shape}, Version}, hdrs = RevHdrs, max_body = Max}) ->
-    Headers = lists:reverse(RevHdrs),
+finish(Rest, #p{line = Line, hdrs = RevHdrs, max_body = Max}) ->
+    head(Rest, Line, lists:reverse(RevHdrs), Max).
+
+head(Rest, {Method, {Target, Shape}, Version}, Headers, Max) ->
     {Raw, Path, Qs} = target(Method, Target, Shape),
     %% framing and connection semantics (RFC 9112 sections 6, 9.3; RFC 9110 10.1.1)
-    Fields = scan(Headers, #{}),
+    {fields, Host, CL, TE, Conn, Expect} = scan(Headers, {fields, none, none, none, [], none}),
     V11 = Version =:= {1, 1},
-    V11 andalso not is_map_key(<<"host">>, Fields) andalso ?FAIL(400, <<"missing Host header">>),
-    Body = framing(Fields, Max),
-    %% (a case, not maps:get/3: on AtomVM a missing key there raises and catches an exception)
-    Conn = case Fields of #{<<"connection">> := Cs} -> Cs; _ -> [] end,
+    V11 andalso Host =:= none andalso ?FAIL(400, <<"missing Host header">>),
+    Body = framing(TE, CL, Max),
     %% HTTP/1.0 keeps the connection only when asked to; a Transfer-Encoding in an HTTP/1.0 request
     %% makes the framing suspect: close after responding (RFC 9112 section 6.1).
     KeepAlive =
         not lists:member(<<"close">>, Conn) andalso
             (V11 orelse (Body =/= chunked andalso lists:member(<<"keep-alive">>, Conn))),
-    Head = #{
-        method => Method,
-        raw_path => Raw,
-        path => Path,
-        qs => Qs,
-        query => decode_query(Qs),
-        version => Version,
-        headers => Headers,
-        body => Body,
-        keepalive => KeepAlive,
-        expect_continue => V11 andalso is_map_key(<<"expect">>, Fields) andalso
-            ieq(map_get(<<"expect">>, Fields), <<"100-continue">>)
-    },
-    {request, Head, Rest}.
+    {request, #head{
+        method = Method,
+        raw_path = Raw,
+        path = Path,
+        qs = Qs,
+        query = decode_query(Qs),
+        version = Version,
+        headers = Headers,
+        body = Body,
+        keepalive = KeepAlive,
+        expect_continue = V11 andalso Expect =/= none andalso ieq(Expect, <<"100-continue">>)
+    }, Rest}.
 
 %% origin-form, absolute-form and asterisk-form (RFC 9112 section 3.2). Returns the target in origin-form
 %% (raw), the decoded path and the raw query.
@@ -358,35 +435,38 @@ path_qs(T, _Shape) ->
             ?FAIL(400, <<"bad percent-encoding in path">>)
     end.
 
-%% The fields that decide framing and the connection, by name. Host, Content-Length and
-%% Transfer-Encoding may appear once (RFC 9112 sections 3.2, 6.3); Connection options add up,
-%% lower-cased; the last Expect counts.
+%% The fields that decide framing and the connection, by name, into
+%% `{fields, Host, ContentLength, TransferEncoding, ConnectionTokens, Expect}' (`none' when absent; a
+%% tuple, not a map: no key sorting). Host, Content-Length and Transfer-Encoding may appear once (RFC
+%% 9112 sections 3.2, 6.3); Connection options add up, lower-cased; the last Expect counts.
 scan([], Acc) ->
     Acc;
-scan([{<<"connection">> = N, Val} | R], Acc) ->
+scan([{<<"host">>, V} | R], {fields, none, CL, TE, C, E}) ->
+    scan(R, {fields, V, CL, TE, C, E});
+scan([{<<"host">>, _} | _], _) ->
+    ?FAIL(400, <<"duplicate Host header">>);
+scan([{<<"content-length">>, V} | R], {fields, H, none, TE, C, E}) ->
+    scan(R, {fields, H, V, TE, C, E});
+scan([{<<"content-length">>, _} | _], _) ->
+    ?FAIL(400, <<"duplicate Content-Length">>);
+scan([{<<"transfer-encoding">>, V} | R], {fields, H, CL, none, C, E}) ->
+    scan(R, {fields, H, CL, V, C, E});
+scan([{<<"transfer-encoding">>, _} | _], _) ->
+    ?FAIL(501, <<"unsupported transfer coding">>);
+scan([{<<"connection">>, Val} | R], {fields, H, CL, TE, C, E}) ->
     Tokens = [lower(trim(T)) || T <- binary:split(Val, <<",">>, [global])],
-    Before = case Acc of #{N := Ts} -> Ts; _ -> [] end,
-    scan(R, Acc#{N => Tokens ++ Before});
-scan([{N, Val} | R], Acc) ->
-    case once(N) of
-        {Status, Reason} when is_map_key(N, Acc) -> throw({error, Status, Reason});
-        other when N =/= <<"expect">> -> scan(R, Acc);
-        _ -> scan(R, Acc#{N => Val})
-    end.
+    scan(R, {fields, H, CL, TE, Tokens ++ C, E});
+scan([{<<"expect">>, V} | R], {fields, H, CL, TE, C, _}) ->
+    scan(R, {fields, H, CL, TE, C, V});
+scan([_ | R], Acc) ->
+    scan(R, Acc).
 
-%% The fields that may appear once, and the error for a second one; `other' for the rest.
-once(<<"host">>) -> {400, <<"duplicate Host header">>};
-once(<<"content-length">>) -> {400, <<"duplicate Content-Length">>};
-once(<<"transfer-encoding">>) -> {501, <<"unsupported transfer coding">>};
-once(_) -> other.
-
-framing(#{<<"transfer-encoding">> := _, <<"content-length">> := _}, _Max) ->
+framing(TE, CL, _Max) when TE =/= none, CL =/= none ->
     %% RFC 9112 section 6.3: both present is a smuggling vector; reject
     ?FAIL(400, <<"both Content-Length and Transfer-Encoding">>);
-framing(#{<<"transfer-encoding">> := TE}, _Max) ->
-    ieq(TE, <<"chunked">>) orelse ?FAIL(501, <<"unsupported transfer coding">>),
-    chunked;
-framing(#{<<"content-length">> := CL}, Max) ->
+framing(none, none, _Max) ->
+    none;
+framing(none, CL, Max) ->
     %% Content-Length = 1*DIGIT (RFC 9110 section 8.6)
     all_digits(CL) orelse ?FAIL(400, <<"bad Content-Length">>),
     %% any integer is below `infinity' in term order
@@ -395,8 +475,9 @@ framing(#{<<"content-length">> := CL}, Max) ->
         N when is_integer(N), N =< Max -> {length, N};
         _ -> ?E413
     end;
-framing(_, _Max) ->
-    none.
+framing(TE, none, _Max) ->
+    ieq(TE, <<"chunked">>) orelse ?FAIL(501, <<"unsupported transfer coding">>),
+    chunked.
 
 %% one or more
 all_digits(<<C, R/binary>>) when C >= $0, C =< $9 -> R =:= <<>> orelse all_digits(R);

@@ -18,6 +18,8 @@
 %% the server closes TCP first).
 -module(httpd_ws_conn).
 
+-include("httpd_head.hrl").
+
 -export([upgrade/3]).
 
 -define(CLOSE_TIMEOUT, 3000).
@@ -41,13 +43,13 @@
 -spec upgrade(map(), module(), term()) -> closed.
 upgrade(#{'$conn' := Conn} = Req, Mod, Opts) ->
     %% the socket, the bytes read past the request head, the server config and the server (httpd_conn's
-    %% contract)
-    Sock = maps:get(socket, Conn),
+    %% contract, httpd_head.hrl)
+    Sock = Conn#conn.socket,
     case httpd_ws_frame:handshake(Req) of
         {ok, Accept, Offered} ->
-            Config = maps:get(cfg, Conn, #{}),
-            Server = case Conn of
-                #{server := S} when is_pid(S) -> S;
+            Config = Conn#conn.cfg,
+            Server = case Conn#conn.server of
+                S when is_pid(S) -> S;
                 _ -> gen_tcp_server:server()
             end,
             case Server =:= undefined orelse
@@ -58,7 +60,7 @@ upgrade(#{'$conn' := Conn} = Req, Mod, Opts) ->
                     C = #c{sock = Sock, mod = Mod, idle = maps:get(ws_idle_timeout, Config, 60000),
                            parser = httpd_ws_frame:new(#{max_message => maps:get(max_ws_message, Config, 65536)})},
                     Result = callback(Mod, ws_init, [Req#{ws_protocols => Offered}, Opts]),
-                    init(Result, C, Accept, Offered, maps:get(buf, Conn, <<>>))
+                    init(Result, C, Accept, Offered, Conn#conn.buf)
             end;
         {error, Status, Why} ->
             refuse(Sock, Status, Why)

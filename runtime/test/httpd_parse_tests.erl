@@ -115,6 +115,17 @@ request_cases() ->
             {ok, #{method => <<"GET">>}, <<>>}},
         {"bare LF line ends", <<"GET /lf HTTP/1.1\nHost: h\n\nX">>, #{},
             {ok, #{path => <<"/lf">>, headers => [{<<"host">>, <<"h">>}]}, <<"X">>}},
+        %% (a whole head in one piece takes the split-based path: these mix its cases with line ends)
+        {"bare LF and CRLF mixed", <<"GET /m HTTP/1.1\nHost: h\r\nA: 1\n\r\n">>, #{},
+            {ok, #{path => <<"/m">>, headers => [{<<"host">>, <<"h">>}, {<<"a">>, <<"1">>}]}, <<>>}},
+        {"head ends at a bare-LF empty line before a CRLFCRLF", <<"GET / HTTP/1.1\nHost: h\n\nB: 2\r\n\r\n">>, #{},
+            {ok, #{headers => [{<<"host">>, <<"h">>}]}, <<"B: 2\r\n\r\n">>}},
+        {"a lone CR in a value", <<"GET / HTTP/1.1\r\nHost: h\rx\r\n\r\n">>, #{}, {error, 400}},
+        {"a CR before the CRLFCRLF", <<"GET / HTTP/1.1\r\nHost: h\r\r\n\r\n">>, #{}, {error, 400}},
+        {"header bytes counted with bare LFs", <<"GET / HTTP/1.1\nA: 12\nHost: h\r\n\r\n">>,
+            #{max_header_bytes => 16}, {ok, #{headers => [{<<"a">>, <<"12">>}, {<<"host">>, <<"h">>}]}, <<>>}},
+        {"header bytes counted with bare LFs, one past", <<"GET / HTTP/1.1\nA: 123\nHost: h\r\n\r\n">>,
+            #{max_header_bytes => 15}, {error, 431}},
         {"names lower-cased, values trimmed, order kept",
             <<"GET / HTTP/1.1\r\nX-Custom-HEADER:  a b \t\r\nhost:h\r\nAccept: */*\r\nX-Empty:\r\n"
               "x-custom-header: 2\r\n\r\n">>, #{},

@@ -6,6 +6,7 @@
 %% This module is also the WebSocket handler (and a plain HTTP handler) under test.
 -module(ws_conn_tests).
 -include_lib("eunit/include/eunit.hrl").
+-include("httpd_head.hrl").
 
 -export([ws_init/2, ws_handle/2, ws_info/2, ws_terminate/2, handle/2]).
 
@@ -91,7 +92,7 @@ head(S, P, Data, Cfg, Opts) ->
             head(S, P1, More, Cfg, Opts);
         {request, Head, Rest} ->
             Req = Head#{bindings => #{}, path_info => [], peer => undefined,
-                        '$conn' => #{socket => S, buf => Rest, cfg => Cfg, server => undefined}},
+                        '$conn' => #conn{socket = S, buf = Rest, cfg = Cfg, server = undefined}},
             Result = httpd_ws_conn:upgrade(Req, ?MODULE, Opts),
             tell({upgrade_returned, Result})
     end.
