@@ -6,7 +6,7 @@
 %%   minimal_gen_tcp the same on gen_tcp (what most AtomVM examples write)
 -module(bench_avm).
 
--export([start/0, handle/2]).
+-export([start/0, handle/2, ws_init/2, ws_handle/2]).
 
 -define(BODY, <<"Hello, World!">>).
 -define(REPLY, <<"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\nHello, World!">>).
@@ -18,13 +18,29 @@ start() ->
         _ -> ours()
     end.
 
-%% The benchmark route.
+%% The benchmark route; /mem answers "Processes Bytes": every process and the sum of their memory
+%% (erlang:process_info/2, which both VMs have), for the idle-connection figures.
+handle(_Req, mem) ->
+    Ps = erlang:processes(),
+    Bytes = sum([M || P <- Ps, {memory, M} <- [erlang:process_info(P, memory)]], 0),
+    {reply, 200, [{<<"content-type">>, <<"text/plain">>}],
+     [integer_to_binary(length(Ps)), <<" ">>, integer_to_binary(Bytes)]};
 handle(_Req, _Opts) ->
     {reply, 200, [{<<"content-type">>, <<"text/plain">>}], ?BODY}.
 
+%% (AtomVM has no lists:sum/1)
+sum([X | Xs], Acc) -> sum(Xs, Acc + X);
+sum([], Acc) -> Acc.
+
+%% /ws: an echo WebSocket, for the idle-WebSocket figure.
+ws_init(_Req, _Opts) -> {ok, echo}.
+ws_handle(Msg, State) -> {reply, Msg, State}.
+
 ours() ->
     {ok, Server} = httpd_server:start(#{port => 0, address => {127, 0, 0, 1}, max_connections => 64,
-                                        routes => [{<<"/">>, ?MODULE, #{}}]}),
+                                        max_ws_connections => 16,
+                                        routes => [{<<"/">>, ?MODULE, #{}}, {<<"/mem">>, ?MODULE, mem},
+                                                   {<<"/ws">>, httpd_ws_handler, #{handler => ?MODULE}}]}),
     ready(httpd_server:port(Server)).
 
 ready(Port) ->

@@ -7,7 +7,9 @@
 #   minimal_gen_tcp  the same loop on gen_tcp (the VM's default backend, what most examples use)
 # each loaded with `wrk -t1 -c$CONNECTIONS -d$DURATION`, one at a time, in $ROUNDS interleaved rounds;
 # prints the median req/s, non-2xx and socket-error counts, and the ratios ours/minimal_socket (on
-# AtomVM) and AtomVM/host for ours. Usage: bench/atomvm/run.sh   env: DURATION (5s), CONNECTIONS (4),
+# AtomVM) and AtomVM/host for ours; then the memory of an idle keep-alive connection and of an idle
+# WebSocket on both VMs (idle_memory.py, from the VM's own process_info), and the AtomVM process's RSS
+# after 1,000 requests (a fresh VM). Usage: bench/atomvm/run.sh   env: DURATION (5s), CONNECTIONS (4),
 # WARMUP (1s), ROUNDS (3). Needs wrk, curl, erl and a built avmd (cargo build --release).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -44,6 +46,7 @@ bundle="$tmp/app/_build/avmd/bench_avm.avm"
 start_server() { # name command...
   local name=$1 out="$tmp/$1.out"; shift
   AVMD_BENCH_SERVER="$name" setsid "$@" >"$out" 2>&1 &
+  disown "$!" 2>/dev/null || true
   pids+=("$!")
   port=""
   for _ in $(seq 1 200); do
@@ -99,3 +102,15 @@ awk -v o="${rps[ours]}" -v s="${rps[minimal_socket]}" -v g="${rps[minimal_gen_tc
   printf "ratio ours/minimal_gen_tcp %.2f  (on AtomVM)\n", o / g
   printf "ratio AtomVM/host for ours %.3f\n", o / h
 }'
+
+for s in ours host_ours; do
+  where=AtomVM; [ "$s" = host_ours ] && where="host OTP"
+  p="${url[$s]#http://127.0.0.1:}"
+  python3 "$here/idle_memory.py" "${p%/}" | sed "s/^/$where: /"
+done
+start_server rss stdbuf -oL "$vm/AtomVM" "$bundle" "$vm/atomvmlib.avm"
+vmpid="$(pgrep -n -f "AtomVM $bundle")"
+before="$(awk '/VmRSS/ {print $2}' "/proc/$vmpid/status")"
+AVMD_BENCH_REQUESTS=1000 python3 "$here/idle_memory.py" "$port" >/dev/null
+after="$(awk '/VmRSS/ {print $2}' "/proc/$vmpid/status")"
+echo "AtomVM RSS: ${before} kB booted, ${after} kB after 1,000 requests (and the idle-memory runs)"
