@@ -253,15 +253,7 @@ impl Session {
     fn record_failure(&mut self, trigger: &str, source: &str, message: &str) {
         let mut view = BuildView::starting(trigger, now_ms());
         view.record.n_errors = 1;
-        let diag = DiagnosticView {
-            file: None,
-            line: 0,
-            column: 0,
-            severity: "error".into(),
-            source: source.into(),
-            rendered: format!("<{source}>:0:0: error: {message}"),
-            message: message.to_string(),
-        };
+        let diag = DiagnosticView::unplaced_error(source, message);
         self.finish(view, vec![diag]);
     }
 
@@ -291,15 +283,7 @@ impl Session {
                 view.record.result = "error".into();
                 view.record.n_errors = 1;
                 let message = format!("the build could not run: {err:#}");
-                diagnostics.push(DiagnosticView {
-                    file: None,
-                    line: 0,
-                    column: 0,
-                    severity: "error".into(),
-                    source: "engine".into(),
-                    rendered: format!("<engine>:0:0: error: {message}"),
-                    message,
-                });
+                diagnostics.push(DiagnosticView::unplaced_error("engine", &message));
             }
             Ok(out) => {
                 self.apply(&out, &mut view, &mut diagnostics);
@@ -441,15 +425,7 @@ impl Session {
             VmChoice::Host => "host",
             VmChoice::Atomvm => "atomvm",
         };
-        diagnostics.push(DiagnosticView {
-            file: None,
-            line: 0,
-            column: 0,
-            severity: "error".into(),
-            source: source.into(),
-            rendered: format!("<{source}>:0:0: error: {message}"),
-            message: message.to_string(),
-        });
+        diagnostics.push(DiagnosticView::unplaced_error(source, message));
         view.load_error = Some(message.to_string());
         if let Some(good) = self.serving.clone() {
             if let Err(err) = self.host.boot(&good) {

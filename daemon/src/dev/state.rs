@@ -52,7 +52,21 @@ pub struct DiagnosticView {
     pub rendered: String,
 }
 
-/// A build as the dashboard shows it (the history row plus what only the live daemon knows).
+impl DiagnosticView {
+    /// An error that belongs to no file (the project file, the engine, the VM the app runs on).
+    pub fn unplaced_error(source: &str, message: &str) -> DiagnosticView {
+        DiagnosticView {
+            file: None,
+            line: 0,
+            column: 0,
+            severity: "error".into(),
+            source: source.into(),
+            rendered: format!("<{source}>:0:0: error: {message}"),
+            message: message.to_string(),
+        }
+    }
+}
+
 /// A build as the dashboard shows it: the stored record plus what only the live session knows.
 #[derive(Debug, Clone, Serialize)]
 pub struct BuildView {
