@@ -7,15 +7,14 @@
 %% Content-Length exceeds it). `body_init/2' + `body/2' then read a Content-Length or chunked body
 %% (RFC 9112 section 7.1) without keeping it whole.
 %%
-%% The common case, a whole head in one binary, is handled without copying: lines are found with
-%% `binary:match/2' and every field of the head is a sub-binary of the input.
+%% The common case, a whole head in one binary, is handled without copying: two `binary:split/3' calls
+%% find its end and its lines (`whole/2'), and every field of the head is a sub-binary of the input.
 %% Only functions AtomVM implements are called (see runtime_compat_tests); no atoms are made from input.
 -module(httpd_parse).
 
 -export([new/1, request/2, request_head/2, body_init/2, body/2, decode_query/1, percent_decode/1]).
 %% Small binary helpers shared with the other modules (one copy on the device).
 -export([trim/1, lower/1, ieq/2, hexval/1]).
--export([field/1, valid_value/1, lower_name/1, scan/2, target/3]).
 -export_type([state/0, body_state/0, head/0]).
 
 -include("httpd_head.hrl").
