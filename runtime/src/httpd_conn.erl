@@ -24,17 +24,18 @@
 %% `conn' is the current request's `#conn{}' (its head included).
 -record(c, {sock, cfg, server, peer, n = 0, conn,
             parser, router, mws, idle, report, header_timeout, max_keepalive,
-            %% the request map built for the previous request and what it was built from (see req/5)
-            last_req, last_from}).
+            %% the request map built for the previous request and its route's {Bindings, PathInfo}
+            %% (its head is conn's; see req/5)
+            last_req, last_route}).
 
 %% What a connection's first request map is made from: a literal (copied, never sorted).
 -define(BLANK_REQ, #{method => <<"GET">>, raw_path => <<"/">>, path => <<"/">>, qs => <<>>, query => [],
                      version => {1, 1}, headers => [], body => none, keepalive => true,
                      expect_continue => false, bindings => #{}, path_info => [], peer => undefined,
                      '$conn' => undefined}).
--define(BLANK_FROM, {#head{method = <<"GET">>, raw_path = <<"/">>, path = <<"/">>, qs = <<>>, query = [],
-                           version = {1, 1}, headers = [], body = none, keepalive = true,
-                           expect_continue = false}, #{}, [], undefined}).
+-define(BLANK_HEAD, #head{method = <<"GET">>, raw_path = <<"/">>, path = <<"/">>, qs = <<>>, query = [],
+                          version = {1, 1}, headers = [], body = none, keepalive = true,
+                          expect_continue = false}).
 
 %% Unread request body bytes the connection reads and discards after a reply to keep the connection;
 %% beyond this it closes instead (RFC 9110 section 9.6 lets a server close rather than read).
@@ -90,7 +91,7 @@ wait(<<>>, C = #c{sock = S, idle = Idle, report = Report}) ->
             gen_tcp_server:idle(),
             idle_wait(Idle - First, C#c{cfg = undefined, conn = undefined, parser = undefined,
                                         router = undefined, mws = undefined, last_req = undefined,
-                                        last_from = undefined});
+                                        last_route = undefined});
         {error, _} ->
             %% idle_timeout: close quietly; RFC 9112 section 9.5 lets a server close an idle
             %% connection at any time.
@@ -151,42 +152,37 @@ head(Data, P, Deadline0, C = #c{sock = S}) ->
 request(H = #head{method = Method, path = Path}, Rest, C = #c{sock = S, cfg = Cfg, n = N0}) ->
     N = N0 + 1,
     Conn = #conn{socket = S, buf = Rest, server = C#c.server, cfg = Cfg, n = N, head = H},
-    case C#c.mws of
-        [] ->
-            Match = httpd_router:match(Method, Path, C#c.router),
-            {Bindings, PathInfo} = case Match of
-                {ok, _, _, B, PI} -> {B, PI};
-                _ -> {#{}, []}
-            end,
-            {Req, C1} = req(H, Bindings, PathInfo, Conn, C),
-            C2 = C1#c{n = N, conn = Conn},
-            try matched(Match, Req, C#c.router) of
-                Result -> respond(Result, C2)
-            catch
-                Class:Reason:Stack -> crashed(Req, Class, Reason, Stack, C2)
-            end;
-        Mws ->
-            {Req, C1} = req(H, #{}, [], Conn, C),
-            C2 = C1#c{n = N, conn = Conn},
-            try run(Req, Mws, C#c.router) of
-                Result -> respond(Result, C2)
-            catch
-                Class:Reason:Stack -> crashed(Req, Class, Reason, Stack, C2)
-            end
+    {Match, Bindings, PathInfo} =
+        case C#c.mws of
+            [] ->
+                case httpd_router:match(Method, Path, C#c.router) of
+                    {ok, _, _, B, PI} = M -> {M, B, PI};
+                    M -> {M, #{}, []}
+                end;
+            _ ->
+                {after_middleware, #{}, []}
+        end,
+    Req = req(H, Bindings, PathInfo, Conn, C),
+    C2 = C#c{n = N, conn = Conn, last_req = Req, last_route = {Bindings, PathInfo}},
+    try handle(Match, Req, C) of
+        Result -> respond(Result, C2)
+    catch
+        Class:Reason:Stack -> crashed(Req, Class, Reason, Stack, C2)
     end.
 
+handle(after_middleware, Req, C) -> run(Req, C#c.mws, C#c.router);
+handle(Match, Req, C) -> matched(Match, Req, C#c.router).
+
+%% C is the state from the previous request: its map, its route and (in conn) its head.
 req(H, Bindings, PathInfo, Conn, C = #c{peer = Peer}) ->
-    {Req0, {Prev, PrevB, PrevPI, PrevPeer}} =
+    {R0, Prev, {PrevB, PrevPI}} =
         case C#c.last_req of
-            undefined -> {?BLANK_REQ, ?BLANK_FROM};
-            Last -> {Last, C#c.last_from}
+            undefined -> {?BLANK_REQ#{peer := Peer}, ?BLANK_HEAD, {#{}, []}};
+            Last -> {Last, (C#c.conn)#conn.head, C#c.last_route}
         end,
-    R1 = Req0#{'$conn' := Conn},
-    R2 = differ(H, Prev, R1),
-    R3 = if Bindings =:= PrevB -> R2; true -> R2#{bindings := Bindings} end,
-    R4 = if PathInfo =:= PrevPI -> R3; true -> R3#{path_info := PathInfo} end,
-    Req = if Peer =:= PrevPeer -> R4; true -> R4#{peer := Peer} end,
-    {Req, C#c{last_req = Req, last_from = {H, Bindings, PathInfo, Peer}}}.
+    R1 = differ(H, Prev, R0#{'$conn' := Conn}),
+    R2 = if Bindings =:= PrevB -> R1; true -> R1#{bindings := Bindings} end,
+    if PathInfo =:= PrevPI -> R2; true -> R2#{path_info := PathInfo} end.
 
 %% The head's fields that differ from the previous head, put into the map (one exact update each: the
 %% key tuple is shared, only the values are copied).
@@ -293,7 +289,7 @@ handler(Handler, Req, Opts) ->
 %% ---------------------------------------------------------------------------------------------
 %% Answering
 
-respond({reply, Status, Headers, Body, Req}, C = #c{conn = Conn}) ->
+respond({reply, Status, Headers, Body, _Req}, C = #c{conn = Conn}) ->
     {KeepAlive, Headers2} =
         case take_connection(Headers, []) of
             %% The handler asked to close; httpd_reply writes the one connection field.
@@ -301,16 +297,16 @@ respond({reply, Status, Headers, Body, Req}, C = #c{conn = Conn}) ->
             _ -> {keepalive(Conn, C#c.max_keepalive), Headers}
         end,
     Out = httpd_reply:response(Status, Headers2, Body, reply_opts(Conn#conn.head, KeepAlive)),
-    sent(tcp_transport:send(C#c.sock, Out), KeepAlive, Req, C);
+    sent(tcp_transport:send(C#c.sock, Out), KeepAlive, C);
 respond({done, Req}, C = #c{sock = S}) ->
     case erase('$httpd_stream') of
         {chunked, KeepAlive} ->
             %% The handler stopped without `fin': end the body properly for it.
-            sent(tcp_transport:send(S, httpd_reply:last_chunk()), KeepAlive, Req, C);
+            sent(tcp_transport:send(S, httpd_reply:last_chunk()), KeepAlive, C);
         {raw, _} ->
             tcp_transport:close(S);
         {_FinOrHead, KeepAlive} ->
-            sent(ok, KeepAlive, Req, C);
+            sent(ok, KeepAlive, C);
         undefined ->
             crashed(Req, error, done_without_stream_reply, [], C)
     end;
@@ -351,7 +347,7 @@ take_connection([], _Before) ->
     keep.
 
 %% After the response went out: keep the connection for the next request, or close it.
-sent(ok, true, _Req, C) ->
+sent(ok, true, C) ->
     case settle(C) of
         {ok, Rest} ->
             _ = erase('$httpd_body'),
@@ -359,10 +355,10 @@ sent(ok, true, _Req, C) ->
         close ->
             linger_close(C#c.sock)
     end;
-sent(ok, false, _Req, C = #c{conn = #conn{head = #head{keepalive = true}}}) ->
+sent(ok, false, C = #c{conn = #conn{head = #head{keepalive = true}}}) ->
     %% We chose to close (limit reached, body left unread): the client may still be sending.
     linger_close(C#c.sock);
-sent(_SendResult, _KeepAlive, _Req, C) ->
+sent(_SendResult, _KeepAlive, C) ->
     tcp_transport:close(C#c.sock).
 
 %% Whether this response may keep the connection: the client wants it, the per-connection request
