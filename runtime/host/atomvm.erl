@@ -4,6 +4,9 @@
 %% Never packed into a bundle.
 -module(atomvm).
 -export([platform/0, read_priv/2, add_priv/3, random/0, rand_bytes/1]).
+%% AtomVM's POSIX file NIFs, over OTP's `file' (raw): what `device_flash' uses for `avmd sim' flash
+-export([posix_open/2, posix_open/3, posix_close/1, posix_read/2, posix_pread/3, posix_pwrite/3,
+         posix_mkdir/2, posix_rename/2, posix_unlink/1]).
 
 %% @doc `generic_unix', or the platform of the profile the host harness runs the app for (`esp32' ...).
 -spec platform() -> atom().
@@ -46,3 +49,49 @@ random() -> rand:uniform(16#FFFFFFFF) - 1.
 
 -spec rand_bytes(non_neg_integer()) -> binary().
 rand_bytes(N) -> crypto:strong_rand_bytes(N).
+
+%% ---- POSIX files (AtomVM returns `{ok, Fd}' / `{error, Posix}', `eof' at the end) ----
+
+-spec posix_open(iodata(), [atom()]) -> {ok, file:fd()} | {error, atom()}.
+posix_open(Path, Flags) -> posix_open(Path, Flags, 8#644).
+
+-spec posix_open(iodata(), [atom()], non_neg_integer()) -> {ok, file:fd()} | {error, atom()}.
+posix_open(Path, Flags, _Mode) ->
+    P = iolist_to_binary(Path),
+    Exists = filelib:is_regular(P),
+    Modes =
+        case {lists:member(o_rdonly, Flags), lists:member(o_trunc, Flags)} of
+            {true, _} -> [read];
+            {false, true} -> [write];
+            %% OTP truncates a file opened for write alone; POSIX does not without O_TRUNC
+            {false, false} -> [read, write]
+        end,
+    case Exists orelse lists:member(o_creat, Flags) of
+        true -> file:open(P, [raw, binary | Modes]);
+        false -> {error, enoent}
+    end.
+
+-spec posix_close(file:fd()) -> ok.
+posix_close(Fd) -> file:close(Fd).
+
+-spec posix_read(file:fd(), non_neg_integer()) -> {ok, binary()} | eof | {error, atom()}.
+posix_read(Fd, N) -> file:read(Fd, N).
+
+-spec posix_pread(file:fd(), non_neg_integer(), non_neg_integer()) -> {ok, binary()} | eof | {error, atom()}.
+posix_pread(Fd, N, At) -> file:pread(Fd, At, N).
+
+-spec posix_pwrite(file:fd(), binary(), non_neg_integer()) -> {ok, non_neg_integer()} | {error, atom()}.
+posix_pwrite(Fd, Data, At) ->
+    case file:pwrite(Fd, At, Data) of
+        ok -> {ok, byte_size(Data)};
+        Error -> Error
+    end.
+
+-spec posix_mkdir(iodata(), non_neg_integer()) -> ok | {error, atom()}.
+posix_mkdir(Path, _Mode) -> file:make_dir(iolist_to_binary(Path)).
+
+-spec posix_rename(iodata(), iodata()) -> ok | {error, atom()}.
+posix_rename(From, To) -> file:rename(iolist_to_binary(From), iolist_to_binary(To)).
+
+-spec posix_unlink(iodata()) -> ok | {error, atom()}.
+posix_unlink(Path) -> file:delete(iolist_to_binary(Path)).

@@ -61,6 +61,9 @@ nvs_reformat() -> nvs_write(#{}).
 %% @doc Reboots the app from its bundle, like a device restart; does not return to the caller.
 -spec restart() -> no_return().
 restart() ->
+    %% A device with its own flash (`avmd sim'): the VM ends and the simulator boots it again from
+    %% `atomvm/boot_path', as a real restart would.
+    _ = os:getenv("AVMD_FLASH_DIR") =:= false orelse erlang:halt(0),
     application:set_env(avmd_host, reset_reason, esp_rst_sw),
     ok = avmd_host:restart_app(),
     receive after infinity -> ok end.

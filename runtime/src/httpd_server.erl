@@ -17,6 +17,7 @@
 %% checked elsewhere (profile above, port/address/on_full by gen_tcp_server, routes/middleware below).
 -define(KEYS, #{
     port => any, address => any, transport => any, profile => any, on_full => any, routes => any, middleware => any,
+    ota => any,
     max_connections => 1, backlog => 1, max_request_line => 1, max_header_bytes => 1, max_headers => 1,
     header_timeout => 1, idle_timeout => 1, idle_report_after => 1, max_keepalive_requests => 1,
     max_ws_message => 1, ws_idle_timeout => 1, max_body => 0, max_ws_connections => 0
@@ -26,7 +27,7 @@
 %% picks the defaults.
 -spec start(map()) -> {ok, pid()} | {error, term()}.
 start(Config) when is_map(Config) ->
-    case config(Config) of
+    case ota(config(Config)) of
         {ok, Cfg} ->
             Opts = copy([port, address, backlog, max_connections, on_full], Cfg,
                         #{protocol => httpd_conn, args => conn_config(Cfg)}),
@@ -40,6 +41,21 @@ start(Config) when is_map(Config) ->
     end;
 start(_) ->
     {error, {bad_config, not_a_map}}.
+
+%% `ota => #{app => App}' (docs/ota.md): the OTA agent starts (a trial boot is armed at once) and
+%% `/_avm/*' goes to `httpd_ota' ahead of the app's routes.
+ota({ok, Cfg = #{ota := Ota, routes := Routes}}) when is_map(Ota) ->
+    case ota_agent:start(Ota) of
+        ok ->
+            Routes2 = [{<<"/_avm/*">>, httpd_ota, #{}} | Routes],
+            {ok, Cfg#{routes := Routes2, router => httpd_router:compile(Routes2)}};
+        {error, Reason} ->
+            {error, {ota, Reason}}
+    end;
+ota({ok, #{ota := Ota}}) ->
+    {error, {bad_config, ota, Ota}};
+ota(Other) ->
+    Other.
 
 %% @doc Stops a server and closes its connections.
 -spec stop(pid()) -> ok.
