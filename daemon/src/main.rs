@@ -4,14 +4,19 @@ use clap::{Parser, Subcommand};
 
 mod cmd_build;
 mod cmd_dev;
+mod cmd_devices;
 mod cmd_inspect;
+mod cmd_key;
 mod cmd_lsp;
 mod cmd_new;
+mod cmd_push;
 mod cmd_run;
+mod cmd_sim;
 mod dashboard;
 mod dev;
 mod history;
 mod logging;
+mod ota;
 mod vm;
 
 #[derive(Parser)]
@@ -45,6 +50,16 @@ enum Command {
     Lsp(cmd_lsp::Args),
     /// Scaffold a new handler project.
     New(cmd_new::Args),
+    /// The project's OTA signing key: new, show, rotate.
+    Key(cmd_key::Args),
+    /// Push the project's bundle over the network to devices (signed, resumable, fleet-wide).
+    Push(cmd_push::Args),
+    /// The devices avmd knows: list (with what they run), add, remove, rename, info.
+    Devices(cmd_devices::Args),
+    /// Every push attempt, newest first.
+    History(cmd_push::HistoryArgs),
+    /// Simulated ESP32 devices on 127.0.0.1 that take pushes like real ones.
+    Sim(cmd_sim::Args),
 }
 
 fn main() {
@@ -57,6 +72,11 @@ fn main() {
         Command::Inspect(args) => cmd_inspect::run(args),
         Command::Lsp(args) => cmd_lsp::run(args),
         Command::New(args) => cmd_new::run(args),
+        Command::Key(args) => cmd_key::run(args),
+        Command::Push(args) => cmd_push::run(args),
+        Command::Devices(args) => cmd_devices::run(args),
+        Command::History(args) => cmd_push::history(args),
+        Command::Sim(args) => cmd_sim::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

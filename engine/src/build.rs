@@ -352,6 +352,26 @@ impl Engine {
                 return Ok(None);
             }
         };
+        let mut priv_files = read_priv_files(&p.root.join("priv"))?;
+        match crate::ota_pub::read(&p.root) {
+            Ok(Some(key)) => priv_files.extend(crate::ota_pub::priv_files(
+                &key,
+                &p.app,
+                p.version.as_deref(),
+            )),
+            Ok(None) => {}
+            Err((line, message)) => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        DiagnosticSource::Project,
+                        &p.root.join(crate::ota_pub::FILE),
+                        format!("OTA public key: {message}"),
+                    )
+                    .at(line as u32, 1),
+                );
+                return Ok(None);
+            }
+        }
         let (bundle, found) = assemble::assemble(assemble::Inputs {
             app: &p.app,
             start_module: &p.start_module,
@@ -362,7 +382,7 @@ impl Engine {
             modules: project_modules,
             runtime: if p.bundle_runtime { &self.runtime } else { &[] },
             all_runtime_modules: p.all_runtime_modules,
-            priv_files: read_priv_files(&p.root.join("priv"))?,
+            priv_files,
             extra_sections,
         });
         diagnostics.extend(found);

@@ -40,6 +40,8 @@ pub struct HostConfig {
     /// Where the device shims keep state across reboots (`nvs.term`, ...); None = beside the bundle
     /// file for `load_bundle`, the system temp dir for `boot`.
     pub state_dir: Option<PathBuf>,
+    /// More environment for the VM (`AVMD_FLASH_DIR` for a simulated device).
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -110,6 +112,7 @@ impl HostRuntime {
             cmd.arg("-pz").arg(p);
         }
         cmd.args(["-eval", "avmd_host:main()"]);
+        cmd.envs(cfg.env.iter().map(|(k, v)| (k, v)));
         let shared: Arc<(Mutex<Shared>, Condvar)> = Arc::default();
         let (reply_tx, replies) = mpsc::channel();
         let on_frame = {

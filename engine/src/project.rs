@@ -66,6 +66,8 @@ pub struct Project {
     pub strip_lines: bool,
     /// Bundle every runtime module, not only those the app reaches (`runtime_modules = "all"`).
     pub all_runtime_modules: bool,
+    /// The app's version (`version` in avmd.toml), reported by `/_avm/info` on an OTA-enabled device.
+    pub version: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +97,7 @@ struct AvmdToml {
     bundle_runtime: Option<bool>,
     strip_lines: Option<bool>,
     runtime_modules: Option<String>,
+    version: Option<String>,
 }
 
 impl Project {
@@ -140,6 +143,7 @@ impl Project {
             bundle_runtime: true,
             strip_lines: false,
             all_runtime_modules: false,
+            version: None,
         }
     }
 
@@ -173,6 +177,7 @@ impl Project {
         p.extra_avms = t.extra_avms.iter().map(|a| root.join(a)).collect();
         p.bundle_runtime = t.bundle_runtime.unwrap_or(true);
         p.strip_lines = t.strip_lines.unwrap_or(false);
+        p.version = t.version;
         p.all_runtime_modules = match t.runtime_modules.as_deref() {
             None | Some("used") => false,
             Some("all") => true,

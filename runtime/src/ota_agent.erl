@@ -299,8 +299,8 @@ null_or(undefined) -> null;
 null_or(V) -> V.
 
 memory() ->
-    case device_flash:platform() of
-        esp32 -> #{<<"free_heap">> => erlang:system_info(esp32_free_heap_size)};
+    case device_flash:backend() of
+        esp -> #{<<"free_heap">> => erlang:system_info(esp32_free_heap_size)};
         _ -> #{<<"used">> => erlang:memory(total)}
     end.
 

@@ -135,6 +135,7 @@ fn host_config(project: &Project, cfg: &SessionConfig) -> HostConfig {
         )),
         extra_code_paths: Vec::new(),
         state_dir: Some(project.build_dir().join("dev")),
+        env: Vec::new(),
     }
 }
 

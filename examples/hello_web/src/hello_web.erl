@@ -28,7 +28,9 @@ wait_forever() ->
 %% @doc The server config.
 -spec config() -> map().
 config() ->
-    #{port => 8080, profile => esp32, routes => routes(), middleware => middleware()}.
+    #{port => 8080, profile => esp32, routes => routes(), middleware => middleware(),
+      %% /_avm/info and over-the-network updates (`avmd push`, docs/ota.md)
+      ota => #{app => hello_web}}.
 
 %% @doc Every route of the example.
 -spec routes() -> [{binary(), module(), term()}].

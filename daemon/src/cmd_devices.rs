@@ -1,0 +1,190 @@
+//! `avmd devices [list|add|remove|rename|info]`: the device registry (SQLite), each device asked
+//! for its `/_avm/info` when listed (online or not, what it runs, whether that is the project's
+//! current build).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::ota::http;
+use crate::ota::registry::{Device, Registry};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Option<Action>,
+    /// Print JSON (for scripts and the editor).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The project whose built bundle decides "out of date".
+    #[arg(long, global = true, default_value = ".")]
+    pub project: PathBuf,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Action {
+    /// List the devices (the default).
+    List,
+    /// Add a device (or change its address): NAME HOST:PORT.
+    Add { name: String, address: String },
+    /// Remove a device.
+    Remove { name: String },
+    /// Rename a device (its push history follows).
+    Rename { old: String, new: String },
+    /// Print what a device reports at /_avm/info (NAME or HOST:PORT).
+    Info { device: String },
+}
+
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    device: Device,
+    online: bool,
+    outdated: Option<bool>,
+    partition: Option<String>,
+    trial: Option<bool>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let reg = Registry::open_default()?;
+    match args.action.unwrap_or(Action::List) {
+        Action::Add { name, address } => {
+            http::resolve(&address)?;
+            reg.add(&name, &address)?;
+            println!("added {name} at {address}");
+        }
+        Action::Remove { name } => {
+            reg.remove(&name)?;
+            println!("removed {name}");
+        }
+        Action::Rename { old, new } => {
+            reg.rename(&old, &new)?;
+            println!("renamed {old} to {new}");
+        }
+        Action::Info { device } => {
+            let address = match reg.get(&device)? {
+                Some(d) => d.address,
+                None if device.contains(':') => device.clone(),
+                None => anyhow::bail!("no device named {device:?} (avmd devices lists them)"),
+            };
+            let reply = http::request(&address, "GET", "/_avm/info", Duration::from_secs(5))?;
+            if reply.status != 200 {
+                eprintln!(
+                    "avmd: {address} answered {} {} (is OTA mounted? docs/ota.md)",
+                    reply.status,
+                    reply.reason()
+                );
+                return Ok(1);
+            }
+            let info = reply.json()?;
+            remember(&reg, &device, &info);
+            println!("{}", serde_json::to_string_pretty(&info)?);
+        }
+        Action::List => {
+            let current = current_sha(&args.project);
+            let devices = reg.list()?;
+            let rows: Vec<Row> = std::thread::scope(|s| {
+                let handles: Vec<_> = devices
+                    .into_iter()
+                    .map(|d| s.spawn(|| probe(d, current.as_deref())))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for r in &rows {
+                if r.online {
+                    remember_row(&reg, r);
+                }
+            }
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no devices: `avmd devices add NAME HOST:PORT`, or `avmd sim` registers simulated ones");
+            } else {
+                println!(
+                    "{:<14} {:<22} {:<8} {:<14} {:<10} {}",
+                    "device", "address", "status", "running", "version", "build"
+                );
+                for r in &rows {
+                    println!(
+                        "{:<14} {:<22} {:<8} {:<14} {:<10} {}",
+                        r.device.name,
+                        r.device.address,
+                        if r.online { "online" } else { "offline" },
+                        r.device
+                            .sha256
+                            .as_deref()
+                            .map_or("-", |s| &s[..12.min(s.len())]),
+                        r.device.version.as_deref().unwrap_or("-"),
+                        match (r.outdated, r.trial) {
+                            (_, Some(true)) => "trial boot",
+                            (Some(true), _) => "out of date",
+                            (Some(false), _) => "current",
+                            (None, _) => "-",
+                        }
+                    );
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn probe(mut device: Device, current: Option<&str>) -> Row {
+    let info = http::request(
+        &device.address,
+        "GET",
+        "/_avm/info",
+        Duration::from_millis(1500),
+    )
+    .ok()
+    .filter(|r| r.status == 200)
+    .and_then(|r| r.json().ok());
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    match info {
+        Some(info) => {
+            device.device_id = s(&info, "device");
+            device.key_id = s(&info, "key_id");
+            device.sha256 = s(&info, "sha256");
+            device.version = s(&info, "version");
+            Row {
+                outdated: current.map(|c| device.sha256.as_deref() != Some(c)),
+                partition: s(&info, "partition"),
+                trial: info.get("trial").and_then(Value::as_bool),
+                device,
+                online: true,
+            }
+        }
+        None => Row {
+            outdated: current.map(|c| device.sha256.as_deref() != Some(c)),
+            device,
+            online: false,
+            partition: None,
+            trial: None,
+        },
+    }
+}
+
+fn remember(reg: &Registry, name: &str, info: &Value) {
+    let s = |k: &str| info.get(k).and_then(Value::as_str);
+    let _ = reg.seen(name, s("device"), s("key_id"), s("sha256"), s("version"));
+}
+
+fn remember_row(reg: &Registry, r: &Row) {
+    let d = &r.device;
+    let _ = reg.seen(
+        &d.name,
+        d.device_id.as_deref(),
+        d.key_id.as_deref(),
+        d.sha256.as_deref(),
+        d.version.as_deref(),
+    );
+}
+
+/// The SHA-256 of the project's last built bundle, when there is one.
+pub fn current_sha(path: &std::path::Path) -> Option<String> {
+    let project = avmd_engine::project::Project::discover(path).ok()?;
+    let bytes = std::fs::read(project.bundle_path()).ok()?;
+    Some(avmd_engine::packbeam::sha256_hex(&bytes))
+}

@@ -1,0 +1,386 @@
+//! Pushing one bundle to one device (docs/ota.md): ask for a nonce, sign, stream the image (from
+//! where the device has it, after a cut), wait for the device to come back, check that it runs the
+//! new SHA-256 and that its health route answers, then confirm — or report why not.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::http::{self, Cut};
+use super::keys;
+
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Path the device's app must answer (status < 500) before the update is confirmed.
+    pub health_path: String,
+    /// Uploads restarted after a cut before giving up.
+    pub retries: u32,
+    /// How long the device may take to come back after switching (its trial timeout bounds this).
+    pub reboot_timeout: Duration,
+    /// Per-request socket timeout.
+    pub io_timeout: Duration,
+    /// Push even when the device already runs this bundle.
+    pub force: bool,
+    /// Test hook: stop sending after this many body bytes of the first attempt (a cut).
+    pub cut_after: Option<u64>,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        PushOptions {
+            health_path: "/".into(),
+            retries: 3,
+            reboot_timeout: Duration::from_secs(90),
+            io_timeout: Duration::from_secs(20),
+            force: false,
+            cut_after: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushResult {
+    /// The device runs the new bundle and confirmed it.
+    Updated,
+    /// It ran this bundle already; nothing was sent.
+    UpToDate,
+    /// The device refused the upload (which check: in the detail); it still runs its app.
+    Refused,
+    Unreachable,
+    TimedOut,
+    /// It switched, then went back to the previous app (the new one failed its trial).
+    RolledBack,
+    Failed,
+    /// Not attempted (the canary failed).
+    Skipped,
+}
+
+impl PushResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushResult::Updated => "updated",
+            PushResult::UpToDate => "up_to_date",
+            PushResult::Refused => "refused",
+            PushResult::Unreachable => "unreachable",
+            PushResult::TimedOut => "timed_out",
+            PushResult::RolledBack => "rolled_back",
+            PushResult::Failed => "failed",
+            PushResult::Skipped => "skipped",
+        }
+    }
+
+    pub fn is_success(self) -> bool {
+        matches!(self, PushResult::Updated | PushResult::UpToDate)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PushOutcome {
+    pub device: String,
+    pub result: PushResult,
+    pub detail: String,
+    pub bytes_sent: u64,
+    pub resumed_from: Option<u64>,
+    pub attempts: u32,
+    pub duration_ms: u64,
+    /// What the device reported after the push.
+    pub running_sha256: Option<String>,
+}
+
+/// A bundle to push.
+pub struct Image<'a> {
+    pub bytes: &'a [u8],
+    pub sha256: String,
+}
+
+/// Pushes `image` to the device at `address`. `progress(sent, total)` follows the upload.
+pub fn push(
+    name: &str,
+    address: &str,
+    image: &Image,
+    opts: &PushOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> PushOutcome {
+    let started = Instant::now();
+    let mut out = PushOutcome {
+        device: name.to_string(),
+        result: PushResult::Failed,
+        detail: String::new(),
+        bytes_sent: 0,
+        resumed_from: None,
+        attempts: 0,
+        duration_ms: 0,
+        running_sha256: None,
+    };
+    let (result, detail) = match run(address, image, opts, progress, &mut out) {
+        Ok(r) => r,
+        Err(e) => classify(&e),
+    };
+    out.result = result;
+    out.detail = detail;
+    out.duration_ms = started.elapsed().as_millis() as u64;
+    out
+}
+
+fn classify(e: &anyhow::Error) -> (PushResult, String) {
+    let text = format!("{e:#}");
+    if text.contains("unreachable") || text.contains("Connection refused") {
+        (PushResult::Unreachable, text)
+    } else if text.contains("timed out") || text.contains("WouldBlock") {
+        (PushResult::TimedOut, text)
+    } else {
+        (PushResult::Failed, text)
+    }
+}
+
+fn run(
+    address: &str,
+    image: &Image,
+    opts: &PushOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    out: &mut PushOutcome,
+) -> anyhow::Result<(PushResult, String)> {
+    let total = image.bytes.len() as u64;
+    let mut cut_after = opts.cut_after;
+    loop {
+        out.attempts += 1;
+        let reply = http::request(address, "GET", "/_avm/ota/nonce", opts.io_timeout)?;
+        if reply.status != 200 {
+            return Ok((
+                PushResult::Refused,
+                format!("{} {}", reply.status, reply.reason()),
+            ));
+        }
+        let n = reply.json()?;
+        let field = |k: &str| n.get(k).and_then(Value::as_str).map(str::to_string);
+        let running = field("sha256");
+        if running.as_deref() == Some(image.sha256.as_str()) && !opts.force {
+            out.running_sha256 = running;
+            return Ok((PushResult::UpToDate, "already running this bundle".into()));
+        }
+        let device = field("device").ok_or_else(|| anyhow!("nonce reply without device"))?;
+        let nonce = field("nonce").ok_or_else(|| anyhow!("nonce reply without nonce"))?;
+        let key_id = field("key_id").ok_or_else(|| anyhow!("nonce reply without key_id"))?;
+        let max = n
+            .get("max_size")
+            .and_then(Value::as_u64)
+            .unwrap_or(u64::MAX);
+        if total > max {
+            return Ok((
+                PushResult::Refused,
+                format!(
+                    "the bundle is {total} bytes and the device's free app partition {} holds {max}",
+                    field("target").unwrap_or_default()
+                ),
+            ));
+        }
+        // Resume where the device has this image up to.
+        let offset = match n.get("upload") {
+            Some(u)
+                if u.get("sha256").and_then(Value::as_str) == Some(&image.sha256)
+                    && u.get("size").and_then(Value::as_u64) == Some(total) =>
+            {
+                u.get("written")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+                    .min(total)
+            }
+            _ => 0,
+        };
+        if offset > 0 {
+            out.resumed_from = Some(offset);
+        }
+        let key = keys::load(&key_id)?;
+        let msg = keys::message(&device, &nonce, &image.sha256, total);
+        let sig = avmd_engine::ota_pub::hex(&keys::sign(&key, msg.as_bytes()));
+        let headers = vec![
+            ("x-avm-sha256".to_string(), image.sha256.clone()),
+            ("x-avm-size".to_string(), total.to_string()),
+            ("x-avm-nonce".to_string(), nonce),
+            ("x-avm-signature".to_string(), sig),
+            ("x-avm-offset".to_string(), offset.to_string()),
+            ("x-avm-device".to_string(), device),
+        ];
+        let body = match cut_after.take() {
+            Some(cut) if cut > offset => &image.bytes[offset as usize..cut.min(total) as usize],
+            _ => &image.bytes[offset as usize..],
+        };
+        let cutting = body.len() as u64 + offset < total;
+        let mut report = |sent: u64| progress(offset + sent, total);
+        let sent_before = out.bytes_sent;
+        let result = if cutting {
+            // the test hook: declare the whole body, send a part, drop the connection
+            upload_cut(address, &headers, body, total - offset, opts.io_timeout)
+        } else {
+            http::upload(
+                address,
+                "/_avm/ota",
+                &headers,
+                body,
+                opts.io_timeout,
+                &mut report,
+            )
+        };
+        match result {
+            Ok(r) if r.status == 200 => {
+                out.bytes_sent = sent_before + body.len() as u64;
+                return wait_and_confirm(address, image, opts, out);
+            }
+            Ok(r) => return Ok((PushResult::Refused, format!("{} {}", r.status, r.reason()))),
+            Err(e) if e.downcast_ref::<Cut>().is_some() && out.attempts <= opts.retries => {
+                let cut = e.downcast_ref::<Cut>().map_or(0, |c| c.sent);
+                out.bytes_sent = sent_before + cut;
+                tracing::info!("upload to {address} cut ({e:#}); resuming");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sends `body` of a declared `declared` bytes and closes: a connection cut at a known point.
+fn upload_cut(
+    address: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    declared: u64,
+    timeout: Duration,
+) -> anyhow::Result<http::Reply> {
+    use std::io::Write;
+    let addr = http::resolve(address)?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    let mut head =
+        format!("PUT /_avm/ota HTTP/1.1\r\nhost: {address}\r\ncontent-length: {declared}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    s.flush()?;
+    std::thread::sleep(Duration::from_millis(100));
+    drop(s);
+    Err(Cut {
+        sent: body.len() as u64,
+        error: std::io::Error::other("cut on purpose (--cut-after)"),
+    }
+    .into())
+}
+
+/// After the device accepted the image: it restarts into it; wait until it answers with the new
+/// SHA-256, check its health route, confirm.
+fn wait_and_confirm(
+    address: &str,
+    image: &Image,
+    opts: &PushOptions,
+    out: &mut PushOutcome,
+) -> anyhow::Result<(PushResult, String)> {
+    let deadline = Instant::now() + opts.reboot_timeout;
+    let short = Duration::from_secs(3);
+    // Give it time to go down first, so the old app's answer is not taken for the new one.
+    std::thread::sleep(Duration::from_millis(400));
+    let mut last_error = String::from("no answer");
+    while Instant::now() < deadline {
+        match http::request(address, "GET", "/_avm/info", short).and_then(|r| {
+            if r.status == 200 {
+                r.json()
+            } else {
+                Err(anyhow!("/_avm/info answered {}", r.status))
+            }
+        }) {
+            Ok(info) => {
+                let sha = info
+                    .get("sha256")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                out.running_sha256 = sha.clone();
+                let last = info.get("last_update");
+                let rolled_back = last.and_then(|l| l.get("result")).and_then(Value::as_str)
+                    == Some("rolled_back")
+                    && last.and_then(|l| l.get("sha256")).and_then(Value::as_str)
+                        == Some(image.sha256.as_str());
+                if sha.as_deref() == Some(image.sha256.as_str()) {
+                    return confirm(address, opts, &info);
+                }
+                if rolled_back {
+                    return Ok((
+                        PushResult::RolledBack,
+                        format!(
+                            "the new app was not confirmed; the device went back to {}",
+                            sha.as_deref()
+                                .map_or("its previous app", |s| &s[..12.min(s.len())])
+                        ),
+                    ));
+                }
+            }
+            Err(e) => last_error = format!("{e:#}"),
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok((
+        PushResult::TimedOut,
+        format!(
+            "the device did not come back running the new bundle within {:?} ({last_error})",
+            opts.reboot_timeout
+        ),
+    ))
+}
+
+fn confirm(
+    address: &str,
+    opts: &PushOptions,
+    info: &Value,
+) -> anyhow::Result<(PushResult, String)> {
+    let short = Duration::from_secs(5);
+    if info.get("trial").and_then(Value::as_bool) != Some(true) {
+        return Ok((PushResult::Updated, "running the new bundle".into()));
+    }
+    let health = http::request(address, "GET", &opts.health_path, short)
+        .with_context(|| format!("health check GET {}", opts.health_path))?;
+    if health.status >= 500 {
+        // Not confirmed: the device's trial timer takes it back to the previous app.
+        let (result, _) = wait_rollback(address, opts);
+        return Ok((
+            result,
+            format!(
+                "health check GET {} answered {}; not confirmed{}",
+                opts.health_path,
+                health.status,
+                if result == PushResult::RolledBack {
+                    ", the device went back to its previous app"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let r = http::request(address, "POST", "/_avm/ota/confirm", short)?;
+    if r.status != 200 {
+        return Ok((
+            PushResult::Failed,
+            format!("confirm answered {} {}", r.status, r.reason()),
+        ));
+    }
+    Ok((
+        PushResult::Updated,
+        "running the new bundle, confirmed".into(),
+    ))
+}
+
+fn wait_rollback(address: &str, opts: &PushOptions) -> (PushResult, String) {
+    let deadline = Instant::now() + opts.reboot_timeout;
+    while Instant::now() < deadline {
+        if let Ok(info) = http::request(address, "GET", "/_avm/info", Duration::from_secs(2))
+            .and_then(|r| r.json())
+        {
+            if info.get("trial").and_then(Value::as_bool) == Some(false) {
+                return (PushResult::RolledBack, String::new());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    (PushResult::TimedOut, String::new())
+}
