@@ -95,7 +95,12 @@ init(Opts) ->
 
 handle_call(info, _From, S) ->
     S2 = running_sha(S),
-    {reply, info_map(S2), S2};
+    %% a fact the platform cannot give must not take OTA down with it
+    try info_map(S2) of
+        Info -> {reply, Info, S2}
+    catch
+        _:Reason -> {reply, #{<<"error">> => iolist_to_binary(io_lib:format("~p", [Reason]))}, S2}
+    end;
 handle_call(nonce, _From, S = #s{key = undefined}) ->
     {reply, no_key(), S};
 handle_call(nonce, _From, S = #s{target = undefined}) ->
@@ -301,7 +306,8 @@ null_or(V) -> V.
 memory() ->
     case device_flash:backend() of
         esp -> #{<<"free_heap">> => erlang:system_info(esp32_free_heap_size)};
-        _ -> #{<<"used">> => erlang:memory(total)}
+        %% AtomVM's erlang:memory/1 knows only `binary'
+        _ -> #{<<"binary">> => erlang:memory(binary), <<"processes">> => erlang:system_info(process_count)}
     end.
 
 meta(App) ->
