@@ -1,0 +1,207 @@
+"""OTA end to end: `avmd push` and hand-made uploads against simulated devices (`avmd sim`) on
+127.0.0.1, on host OTP or (AVMD_VM=atomvm) the real AtomVM, whose generic_unix build has no
+crypto:verify/5 and checks signatures with the runtime's Erlang P-256 (ecdsa_p256).
+"""
+
+import hashlib
+import json
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from ota_support import HELLO, World, get_json, raw_cut, request, upload_headers  # noqa: E402
+
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = World(tmp_path)
+    yield w
+    w.close()
+
+
+def api(world):
+    return world.project / "src" / "hello_web_api.erl"
+
+
+def new_version(world, tag):
+    """Changes the app's /api/hello reply to carry `tag` and builds it: (bundle bytes, sha)."""
+    src = api(world)
+    text = src.read_text()
+    if HELLO in text:
+        text = text.replace(HELLO, HELLO.replace('<<"hello">>', f'<<"{tag}">>'))
+    else:
+        import re
+        text = re.sub(r'#\{<<"\w+">> => httpd_handler:query', f'#{{<<"{tag}">> => httpd_handler:query', text)
+    src.write_text(text)
+    image = world.build()
+    return image, hashlib.sha256(image).hexdigest()
+
+
+def hello(sim, i):
+    status, body = request(sim.address(i), "GET", "/api/hello?name=x")
+    assert status == 200, (status, body)
+    return json.loads(body)
+
+
+def test_push_updates_the_device_and_it_confirms(world):
+    sim = world.sim(1)
+    before = sim.info(0)
+    assert before["partition"] == "main.avm" and before["target"] == "app2.avm"
+    assert before["key_id"] and before["device"] == "sim-0" and before["app"] == "hello_web"
+    _, sha = new_version(world, "v2")
+    code, out = world.push_json("sim-0")
+    o = out["outcomes"][0]
+    assert code == 0 and o["result"] == "updated", out
+    assert o["running_sha256"] == sha == out["sha256"]
+    assert hello(sim, 0) == {"v2": "x"}
+    info = sim.info(0)
+    assert info["partition"] == "app2.avm" and info["sha256"] == sha and info["trial"] is False
+    assert info["last_update"] == {"result": "confirmed", "sha256": sha}
+    # a second push finds it current and sends nothing
+    code, out = world.push_json("sim-0")
+    assert (code, out["outcomes"][0]["result"], out["outcomes"][0]["bytes_sent"]) == (0, "up_to_date", 0)
+    history = json.loads(world.avmd("history", "--json").stdout)
+    assert [h["result"] for h in history] == ["up_to_date", "updated"]
+    devices = json.loads(world.avmd("devices", "--json", "--project", str(world.project)).stdout)
+    assert devices[0]["online"] and devices[0]["sha256"] == sha and devices[0]["outdated"] is False
+
+
+def refused(sim, status, body, code, words):
+    assert status == code, (status, body)
+    assert words in json.loads(body)["error"], body
+    # the running app stays and answers, and nothing switched
+    info = sim.info(0)
+    assert info["partition"] == "main.avm" and info["trial"] is False
+    assert "hello" in hello(sim, 0)
+
+
+def test_refused_uploads_leave_the_running_app(world):
+    sim = world.sim(2)
+    a = sim.address(0)
+    key = world.private_key()
+    image, sha = new_version(world, "never")
+
+    wrong = ec.generate_private_key(ec.SECP256R1())
+    status, body = request(a, "PUT", "/_avm/ota", image, upload_headers(a, wrong, image))
+    refused(sim, status, body, 403, "signature does not verify")
+
+    h = upload_headers(a, key, image)
+    del h["x-avm-signature"]
+    status, body = request(a, "PUT", "/_avm/ota", image, h)
+    refused(sim, status, body, 400, "unsigned")
+
+    # signed for sim-1, sent to sim-0: with the device named, and without
+    status, body = request(a, "PUT", "/_avm/ota", image, upload_headers(a, key, image, device="sim-1"))
+    refused(sim, status, body, 403, "for device sim-1")
+    status, body = request(a, "PUT", "/_avm/ota", image, upload_headers(a, key, image, sign_as="sim-1"))
+    refused(sim, status, body, 403, "signature does not verify")
+
+    # the signed hash is of the real image; one byte differs on the wire
+    corrupt = bytearray(image)
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    status, body = request(a, "PUT", "/_avm/ota", bytes(corrupt), upload_headers(a, key, image))
+    refused(sim, status, body, 422, "nothing was switched")
+
+    junk = b"\x7fELF" + bytes(4000)
+    status, body = request(a, "PUT", "/_avm/ota", junk, upload_headers(a, key, junk))
+    refused(sim, status, body, 422, "not an AtomVM bundle")
+
+    huge = image + bytes(2 * 1024 * 1024)
+    h = upload_headers(a, key, huge)
+    status, body = request(a, "PUT", "/_avm/ota", image, h)  # claims checked before any byte is read
+    assert status in (400, 413), (status, body)
+
+    # a captured good upload, replayed: its nonce was used
+    h = upload_headers(a, key, image)
+    status, body = request(a, "PUT", "/_avm/ota", image, h)
+    assert status == 200, body
+    sim.wait_info(0, lambda i: i["sha256"] == sha)
+    status, body = request(a, "PUT", "/_avm/ota", image, h)
+    assert status == 403 and b"nonce" in body, (status, body)
+    status, body = request(sim.address(1), "PUT", "/_avm/ota", image, h)
+    assert status == 403, (status, body)
+
+
+@pytest.mark.parametrize("percent", [10, 50, 90])
+def test_a_cut_upload_keeps_the_old_app_and_the_retry_resumes(world, percent):
+    sim = world.sim(1)
+    a = sim.address(0)
+    image, sha = new_version(world, f"cut{percent}")
+    cut = len(image) * percent // 100
+    raw_cut(a, upload_headers(a, world.private_key(), image), image, cut)
+    # the old app answers, and the device has part of the image for a resume
+    assert "hello" in hello(sim, 0)
+    upload = sim.wait_info(0, lambda i: True) and get_json(a, "/_avm/ota/nonce")["upload"]
+    assert upload["sha256"] == sha and 0 < upload["written"] <= cut, upload
+    code, out = world.push_json("sim-0")
+    o = out["outcomes"][0]
+    assert code == 0 and o["result"] == "updated", out
+    assert o["resumed_from"] == upload["written"], o
+    assert o["bytes_sent"] == len(image) - upload["written"]
+    assert hello(sim, 0) == {f"cut{percent}": "x"}
+
+
+def test_push_cut_by_avmd_itself_resumes(world):
+    sim = world.sim(1)
+    image, sha = new_version(world, "selfcut")
+    code, out = world.push_json("sim-0", "--cut-after", str(len(image) // 2))
+    o = out["outcomes"][0]
+    assert code == 0 and o["result"] == "updated" and o["attempts"] == 2, out
+    assert 0 < o["resumed_from"] <= len(image) // 2
+    assert sim.info(0)["sha256"] == sha
+
+
+def test_a_new_app_that_fails_its_health_check_is_rolled_back(world):
+    sim = world.sim(1)
+    _, old = new_version(world, "good")
+    assert world.push_json("sim-0")[1]["outcomes"][0]["result"] == "updated"
+    # the next version's health route answers 500
+    main = world.project / "src" / "hello_web.erl"
+    main.write_text(main.read_text().replace(
+        "{<<\"/stream\">>", "{<<\"/health\">>, hello_web_api_broken, #{}},\n        {<<\"/stream\">>"))
+    (world.project / "src" / "hello_web_api_broken.erl").write_text(
+        "-module(hello_web_api_broken).\n-export([handle/2]).\n"
+        "handle(_Req, _Opts) -> {reply, 500, [], <<\"broken\">>}.\n")
+    _, bad = new_version(world, "bad")
+    code, out = world.push_json("sim-0", "--health", "/health")
+    o = out["outcomes"][0]
+    assert code == 1 and o["result"] == "rolled_back", out
+    info = sim.wait_info(0, lambda i: i["sha256"] == old and not i["trial"])
+    assert info["last_update"] == {"result": "rolled_back", "sha256": bad}
+    assert hello(sim, 0) == {"good": "x"}
+    assert "not confirmed" in sim.output()
+
+
+def test_a_fleet_of_20_with_one_unreachable_device(world):
+    sim = world.sim(20)
+    world.avmd("devices", "add", "zz-broken", "127.0.0.1:1")
+    image, sha = new_version(world, "fleet")
+    code, out = world.push_json("--all", "--concurrency", "4")
+    results = {o["device"]: o["result"] for o in out["outcomes"]}
+    assert code == 1
+    assert results.pop("zz-broken") == "unreachable"
+    assert results == {f"sim-{i}": "updated" for i in range(20)}, results
+    assert all(sim.info(i)["sha256"] == sha for i in range(20))
+    # --outdated now finds nobody that answers and runs something else
+    r = world.avmd("push", "--project", str(world.project), "--outdated")
+    assert "every device runs" in r.stdout, r.stdout
+
+
+def test_a_failed_canary_stops_the_rollout(world):
+    sim = world.sim(3)
+    world.avmd("devices", "add", "aa-canary", "127.0.0.1:1")
+    new_version(world, "halted")
+    code, out = world.push_json("--all")
+    results = [o["result"] for o in out["outcomes"]]
+    assert code == 1 and results == ["unreachable", "skipped", "skipped", "skipped"], out
+    assert all(sim.info(i)["partition"] == "main.avm" for i in range(3))
+
+
+def test_push_without_a_key_is_a_clear_error(world):
+    (world.project / "ota.pub").unlink()
+    r = world.avmd("push", "--project", str(world.project), "--all", check=False)
+    assert r.returncode == 1 and "avmd key new" in r.stderr, r.stderr
