@@ -103,8 +103,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 println!("no devices: `avmd devices add NAME HOST:PORT`, or `avmd sim` registers simulated ones");
             } else {
                 println!(
-                    "{:<14} {:<22} {:<8} {:<14} {:<10} {}",
-                    "device", "address", "status", "running", "version", "build"
+                    "{:<14} {:<22} {:<8} {:<14} {:<10} build",
+                    "device", "address", "status", "running", "version"
                 );
                 for r in &rows {
                     println!(
