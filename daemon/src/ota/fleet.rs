@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::push::{self, Image, PushOptions, PushOutcome, PushResult};
+use super::push::{self, Image, PushOptions, PushOutcome, PushResult, Uploaded};
 
 pub struct Target {
     pub name: String,
@@ -39,6 +39,8 @@ pub fn push_all(
             return outcomes.into_iter().flatten().collect();
         }
     }
+    // `concurrency` bounds the uploads; a device restarting into its new app waits on its own thread,
+    // so the next upload need not wait for that reboot.
     let queue = Arc::new(Mutex::new(rest.into_iter()));
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -48,8 +50,21 @@ pub fn push_all(
             s.spawn(move || loop {
                 let next = queue.lock().unwrap().next();
                 let Some(i) = next else { break };
-                let o = one(&targets[i], image, opts, observer);
-                results.lock().unwrap().push((i, o));
+                let t = &targets[i];
+                let mut progress = |sent, total| observer.progress(&t.name, sent, total);
+                match push::upload(&t.name, &t.address, image, opts, &mut progress) {
+                    Uploaded::Done(o) => {
+                        observer.done(&o);
+                        results.lock().unwrap().push((i, o));
+                    }
+                    Uploaded::Switching(p) => {
+                        s.spawn(move || {
+                            let o = push::settle(p, image, opts);
+                            observer.done(&o);
+                            results.lock().unwrap().push((i, o));
+                        });
+                    }
+                }
             });
         }
     });
@@ -75,6 +90,7 @@ fn skipped(t: &Target, canary: &str) -> PushOutcome {
         resumed_from: None,
         attempts: 0,
         duration_ms: 0,
+        upload_ms: 0,
         running_sha256: None,
     }
 }

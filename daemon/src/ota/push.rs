@@ -86,6 +86,8 @@ pub struct PushOutcome {
     pub resumed_from: Option<u64>,
     pub attempts: u32,
     pub duration_ms: u64,
+    /// Of which the upload itself (nonce to the device's 200), 0 when nothing was sent.
+    pub upload_ms: u64,
     /// What the device reported after the push.
     pub running_sha256: Option<String>,
 }
@@ -104,6 +106,35 @@ pub fn push(
     opts: &PushOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> PushOutcome {
+    match upload(name, address, image, opts, progress) {
+        Uploaded::Done(o) => o,
+        Uploaded::Switching(p) => settle(p, image, opts),
+    }
+}
+
+/// Where a push stands after its upload.
+pub enum Uploaded {
+    /// Finished already: up to date, refused, unreachable...
+    Done(PushOutcome),
+    /// The device took the image and is restarting into it: [`settle`] follows it.
+    Switching(Switching),
+}
+
+pub struct Switching {
+    address: String,
+    started: Instant,
+    out: PushOutcome,
+}
+
+/// The upload half of a push: nonce, sign, stream (resuming after cuts). Bounded by the fleet's
+/// concurrency; the wait for the reboot is not.
+pub fn upload(
+    name: &str,
+    address: &str,
+    image: &Image,
+    opts: &PushOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Uploaded {
     let started = Instant::now();
     let mut out = PushOutcome {
         device: name.to_string(),
@@ -113,16 +144,50 @@ pub fn push(
         resumed_from: None,
         attempts: 0,
         duration_ms: 0,
+        upload_ms: 0,
         running_sha256: None,
     };
-    let (result, detail) = match run(address, image, opts, progress, &mut out) {
-        Ok(r) => r,
-        Err(e) => classify(&e),
-    };
+    let step = run(address, image, opts, progress, &mut out);
+    match step {
+        Ok(Step::Switching) => {
+            out.upload_ms = started.elapsed().as_millis() as u64;
+            Uploaded::Switching(Switching {
+                address: address.to_string(),
+                started,
+                out,
+            })
+        }
+        Ok(Step::Done(result, detail)) => Uploaded::Done(finish(out, result, detail, started)),
+        Err(e) => {
+            let (result, detail) = classify(&e);
+            Uploaded::Done(finish(out, result, detail, started))
+        }
+    }
+}
+
+/// The second half: wait for the device to run the new SHA-256, check its health, confirm.
+pub fn settle(p: Switching, image: &Image, opts: &PushOptions) -> PushOutcome {
+    let mut out = p.out;
+    let (result, detail) =
+        wait_and_confirm(&p.address, image, opts, &mut out).unwrap_or_else(|e| classify(&e));
+    finish(out, result, detail, p.started)
+}
+
+fn finish(
+    mut out: PushOutcome,
+    result: PushResult,
+    detail: String,
+    started: Instant,
+) -> PushOutcome {
     out.result = result;
     out.detail = detail;
     out.duration_ms = started.elapsed().as_millis() as u64;
     out
+}
+
+enum Step {
+    Done(PushResult, String),
+    Switching,
 }
 
 fn classify(e: &anyhow::Error) -> (PushResult, String) {
@@ -142,14 +207,14 @@ fn run(
     opts: &PushOptions,
     progress: &mut dyn FnMut(u64, u64),
     out: &mut PushOutcome,
-) -> anyhow::Result<(PushResult, String)> {
+) -> anyhow::Result<Step> {
     let total = image.bytes.len() as u64;
     let mut cut_after = opts.cut_after;
     loop {
         out.attempts += 1;
         let reply = http::request(address, "GET", "/_avm/ota/nonce", opts.io_timeout)?;
         if reply.status != 200 {
-            return Ok((
+            return Ok(Step::Done(
                 PushResult::Refused,
                 format!("{} {}", reply.status, reply.reason()),
             ));
@@ -159,7 +224,10 @@ fn run(
         let running = field("sha256");
         if running.as_deref() == Some(image.sha256.as_str()) && !opts.force {
             out.running_sha256 = running;
-            return Ok((PushResult::UpToDate, "already running this bundle".into()));
+            return Ok(Step::Done(
+                PushResult::UpToDate,
+                "already running this bundle".into(),
+            ));
         }
         let device = field("device").ok_or_else(|| anyhow!("nonce reply without device"))?;
         let nonce = field("nonce").ok_or_else(|| anyhow!("nonce reply without nonce"))?;
@@ -169,7 +237,7 @@ fn run(
             .and_then(Value::as_u64)
             .unwrap_or(u64::MAX);
         if total > max {
-            return Ok((
+            return Ok(Step::Done(
                 PushResult::Refused,
                 format!(
                     "the bundle is {total} bytes and the device's free app partition {} holds {max}",
@@ -227,9 +295,14 @@ fn run(
         match result {
             Ok(r) if r.status == 200 => {
                 out.bytes_sent = sent_before + body.len() as u64;
-                return wait_and_confirm(address, image, opts, out);
+                return Ok(Step::Switching);
             }
-            Ok(r) => return Ok((PushResult::Refused, format!("{} {}", r.status, r.reason()))),
+            Ok(r) => {
+                return Ok(Step::Done(
+                    PushResult::Refused,
+                    format!("{} {}", r.status, r.reason()),
+                ))
+            }
             Err(e) if e.downcast_ref::<Cut>().is_some() && out.attempts <= opts.retries => {
                 let cut = e.downcast_ref::<Cut>().map_or(0, |c| c.sent);
                 out.bytes_sent = sent_before + cut;
@@ -280,8 +353,7 @@ fn wait_and_confirm(
 ) -> anyhow::Result<(PushResult, String)> {
     let deadline = Instant::now() + opts.reboot_timeout;
     let short = Duration::from_secs(3);
-    // Give it time to go down first, so the old app's answer is not taken for the new one.
-    std::thread::sleep(Duration::from_millis(400));
+    // The old app may answer a moment longer: its SHA-256 is not the new one, so it is not mistaken.
     let mut last_error = String::from("no answer");
     while Instant::now() < deadline {
         match http::request(address, "GET", "/_avm/info", short).and_then(|r| {
@@ -318,7 +390,7 @@ fn wait_and_confirm(
             }
             Err(e) => last_error = format!("{e:#}"),
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(100));
     }
     Ok((
         PushResult::TimedOut,
