@@ -25,6 +25,9 @@ pub struct Args {
     /// (the interpreter a device runs; a new VM per build; built into ~/.cache/avmd on first use).
     #[arg(long, value_enum, default_value = "host")]
     pub vm: crate::vm::VmChoice,
+    /// Push every good build to these devices as it lands (registry names or HOST:PORT; docs/ota.md).
+    #[arg(long, value_name = "DEVICE")]
+    pub push: Vec<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -35,5 +38,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         max_heap_words: args.max_heap_words,
         poison: !args.allow_host_only_calls,
         vm: args.vm,
+        push: args.push,
     })
 }

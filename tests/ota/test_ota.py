@@ -205,3 +205,28 @@ def test_push_without_a_key_is_a_clear_error(world):
     (world.project / "ota.pub").unlink()
     r = world.avmd("push", "--project", str(world.project), "--all", check=False)
     assert r.returncode == 1 and "avmd key new" in r.stderr, r.stderr
+
+
+def test_dev_push_sends_every_good_build_to_the_device(world):
+    import subprocess, time, os, signal
+    sim = world.sim(1)
+    first = sim.info(0)["sha256"]
+    log = world.tmp / "dev.log"
+    with open(log, "w") as out:
+        dev = subprocess.Popen([str(world.binary), "dev", str(world.project), "--port", "0", "--push", "sim-0"],
+                               env=world.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        # the first good build is the same bundle the device was flashed with: up to date
+        sim.wait_info(0, lambda i: "sim-0: up_to_date" in log.read_text() or i["sha256"] != first, 60)
+        src = api(world)
+        src.write_text(src.read_text().replace(HELLO, HELLO.replace('<<"hello">>', '<<"pushed">>')))
+        info = sim.wait_info(0, lambda i: i["sha256"] != first and not i["trial"], 90)
+        assert hello(sim, 0) == {"pushed": "x"}
+        deadline = time.monotonic() + 20
+        while "sim-0: updated" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert f"push {info['sha256'][:12]} sim-0: updated" in log.read_text(), log.read_text()
+    finally:
+        os.killpg(dev.pid, signal.SIGTERM)
+        dev.wait(timeout=20)

@@ -8,6 +8,7 @@
 //! app's output. Nothing polls: every thread blocks on a channel or a socket.
 
 pub mod profile;
+mod push;
 pub mod session;
 pub mod state;
 pub mod term;
@@ -35,6 +36,8 @@ pub struct DevOptions {
     pub max_heap_words: Option<u64>,
     pub poison: bool,
     pub vm: crate::vm::VmChoice,
+    /// Devices every good build is pushed to.
+    pub push: Vec<String>,
 }
 
 /// The history database of a project.
@@ -83,6 +86,7 @@ pub fn run(opts: DevOptions) -> anyhow::Result<i32> {
         max_heap_words,
         poison: opts.poison,
         vm: opts.vm,
+        push: opts.push,
     };
     let on = match opts.vm {
         crate::vm::VmChoice::Host => String::new(),

@@ -38,6 +38,8 @@ pub struct SessionConfig {
     pub poison: bool,
     /// Where the app runs.
     pub vm: VmChoice,
+    /// Devices every good build is pushed to (`--push`).
+    pub push: Vec<String>,
 }
 
 /// What the loop needs between builds.
@@ -51,6 +53,7 @@ struct Session {
     serving: Option<Arc<[u8]>>,
     /// The engine's SHA-256 of the bundle now serving.
     serving_sha: Option<String>,
+    pusher: Option<super::push::DevPusher>,
 }
 
 /// Boots the engine and the host runtime, builds once, then rebuilds on every change until `Stop`.
@@ -75,7 +78,14 @@ pub fn run(
         cfg,
         serving: None,
         serving_sha: None,
+        pusher: None,
     };
+    if !s.cfg.push.is_empty() {
+        s.pusher = Some(super::push::DevPusher::start(
+            s.cfg.push.clone(),
+            Arc::clone(&s.shared),
+        ));
+    }
     s.build_and_load("start");
     while let Ok(event) = rx.recv() {
         match event {
@@ -405,6 +415,10 @@ impl Session {
                 view.record.result = "ok".into();
                 self.serving_sha = Some(bundle.sha256.clone());
                 self.serving = Some(dev);
+                if let Some(p) = &self.pusher {
+                    // the device build, not the dev copy
+                    p.offer(bundle.bytes.clone());
+                }
             }
             Err(err) => {
                 let message = format!("the app did not start from the new bundle: {err:#}");
