@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::ota::http;
-use crate::ota::registry::{Device, Registry};
+use crate::ota::registry::Registry;
+use crate::ota::status::{probe, Row};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,16 +35,6 @@ pub enum Action {
     Rename { old: String, new: String },
     /// Print what a device reports at /_avm/info (NAME or HOST:PORT).
     Info { device: String },
-}
-
-#[derive(Serialize)]
-struct Row {
-    #[serde(flatten)]
-    device: Device,
-    online: bool,
-    outdated: Option<bool>,
-    partition: Option<String>,
-    trial: Option<bool>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -129,41 +119,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
-}
-
-fn probe(mut device: Device, current: Option<&str>) -> Row {
-    let info = http::request(
-        &device.address,
-        "GET",
-        "/_avm/info",
-        Duration::from_millis(1500),
-    )
-    .ok()
-    .filter(|r| r.status == 200)
-    .and_then(|r| r.json().ok());
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    match info {
-        Some(info) => {
-            device.device_id = s(&info, "device");
-            device.key_id = s(&info, "key_id");
-            device.sha256 = s(&info, "sha256");
-            device.version = s(&info, "version");
-            Row {
-                outdated: current.map(|c| device.sha256.as_deref() != Some(c)),
-                partition: s(&info, "partition"),
-                trial: info.get("trial").and_then(Value::as_bool),
-                device,
-                online: true,
-            }
-        }
-        None => Row {
-            outdated: current.map(|c| device.sha256.as_deref() != Some(c)),
-            device,
-            online: false,
-            partition: None,
-            trial: None,
-        },
-    }
 }
 
 fn remember(reg: &Registry, name: &str, info: &Value) {

@@ -230,3 +230,41 @@ def test_dev_push_sends_every_good_build_to_the_device(world):
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
         dev.wait(timeout=20)
+
+
+def test_dashboard_devices_panel_lists_and_pushes(world):
+    import subprocess, time, os, signal, re
+    sim = world.sim(1)
+    log = world.tmp / "dev.log"
+    with open(log, "w") as out:
+        dev = subprocess.Popen([str(world.binary), "dev", str(world.project), "--port", "0"],
+                               env=world.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        m = None
+        while not m and time.monotonic() < deadline:
+            m = re.search(r"dashboard http://127\.0\.0\.1:(\d+)/", log.read_text())
+            time.sleep(0.1)
+        assert m, log.read_text()
+        dash = f"127.0.0.1:{m.group(1)}"
+        src = api(world)
+        src.write_text(src.read_text().replace(HELLO, HELLO.replace('<<"hello">>', '<<"panel">>')))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            rows = get_json(dash, "/api/devices")["devices"]
+            if rows and rows[0]["device"]["outdated"]:
+                break
+            time.sleep(0.2)
+        assert rows[0]["device"]["name"] == "sim-0" and rows[0]["device"]["online"], rows
+        assert rows[0]["device"]["outdated"] is True, rows
+        status, body = request(dash, "POST", "/api/devices/sim-0/push")
+        assert status == 403 and b"x-avmd-action" in body
+        status, body = request(dash, "POST", "/api/devices/sim-0/push", headers={"x-avmd-action": "push"}, timeout=120)
+        assert status == 200 and json.loads(body)["result"] == "updated", body
+        assert hello(sim, 0) == {"panel": "x"}
+        rows = get_json(dash, "/api/devices")["devices"]
+        assert rows[0]["device"]["outdated"] is False and rows[0]["last_push"]["result"] == "updated", rows
+    finally:
+        os.killpg(dev.pid, signal.SIGTERM)
+        dev.wait(timeout=20)

@@ -6,6 +6,7 @@
 //! language server call them from other origins; the server only listens on loopback.
 
 mod api;
+mod devices;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +47,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/console", get(api::console))
         .route("/api/events", get(api::events))
         .route("/api/livereload", get(api::livereload))
+        .route("/api/devices", get(devices::list))
+        .route(
+            "/api/devices/{name}/push",
+            axum::routing::post(devices::push),
+        )
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::map_response(cors))
         .with_state(shared)

@@ -415,6 +415,11 @@ impl Session {
                 view.record.result = "ok".into();
                 self.serving_sha = Some(bundle.sha256.clone());
                 self.serving = Some(dev);
+                *self
+                    .shared
+                    .device_bundle
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(bundle.bytes.clone());
                 if let Some(p) = &self.pusher {
                     // the device build, not the dev copy
                     p.offer(bundle.bytes.clone());

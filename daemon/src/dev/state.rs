@@ -141,6 +141,8 @@ pub struct Shared {
     pub state: Mutex<DevState>,
     pub events: broadcast::Sender<DevEvent>,
     pub history: Mutex<History>,
+    /// The last good build's device bundle (not the dev copy): what the Devices panel pushes.
+    pub device_bundle: Mutex<Option<std::sync::Arc<[u8]>>>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -176,6 +178,7 @@ impl Shared {
             }),
             events,
             history: Mutex::new(history),
+            device_bundle: Mutex::new(None),
         }
     }
 

@@ -6,3 +6,4 @@ pub mod http;
 pub mod keys;
 pub mod push;
 pub mod registry;
+pub mod status;

@@ -80,6 +80,47 @@ function showHistory(h) {
   }
 }
 
+function showDevices(d) {
+  const tb = $("devices").tBodies[0];
+  tb.replaceChildren();
+  if (!d.devices.length) {
+    const td = text("td", "none: avmd devices add NAME HOST:PORT, or avmd sim", "empty");
+    td.colSpan = 7;
+    tb.append(document.createElement("tr")).append(td);
+    return;
+  }
+  for (const { device: r, last_push: p } of d.devices) {
+    const tr = document.createElement("tr");
+    const state = !r.online ? "offline" : r.trial ? "trial boot" : r.outdated ? "out of date" : r.outdated === false ? "current" : "online";
+    const button = document.createElement("button");
+    button.textContent = "Push";
+    button.disabled = !r.online;
+    button.addEventListener("click", () => pushTo(r.name, button));
+    tr.append(text("td", r.name), text("td", r.address), text("td", r.online ? "online" : "offline", r.online ? "ok" : "failed"),
+      text("td", r.sha256 ? r.sha256.slice(0, 12) + (r.version ? " " + r.version : "") : "—"),
+      text("td", state, r.outdated ? "failed" : "ok"),
+      text("td", p ? p.result + " " + utc(p.started_at_ms) + (p.detail ? " (" + p.detail + ")" : "") : "—"));
+    tr.append(document.createElement("td")).append(button);
+    tb.append(tr);
+  }
+}
+
+async function pushTo(name, button) {
+  button.disabled = true;
+  button.textContent = "Pushing…";
+  try {
+    const res = await fetch("/api/devices/" + encodeURIComponent(name) + "/push",
+      { method: "POST", headers: { "x-avmd-action": "push" } });
+    const o = await res.json();
+    button.textContent = o.result || o.error || "failed";
+  } catch (err) {
+    button.textContent = "failed";
+  }
+  refreshDevices().catch(report);
+}
+
+async function refreshDevices() { showDevices(await getJson("/api/devices")); }
+
 function appendConsole(line) {
   const pre = $("console");
   const stick = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
@@ -108,9 +149,12 @@ function follow() {
   es.addEventListener("build", () => refreshBuild().catch(report));
   es.addEventListener("status", (e) => showPhase(JSON.parse(e.data).phase));
   es.addEventListener("console", (e) => appendConsole(JSON.parse(e.data)));
+  es.addEventListener("push", () => refreshDevices().catch(report));
   es.addEventListener("lagged", () => { refreshBuild().catch(report); refreshConsole().catch(report); });
   // After a reconnect (daemon restarted), everything may have changed.
   es.addEventListener("hello", () => { refreshBuild().catch(report); refreshConsole().catch(report); });
 }
 
 follow();
+refreshDevices().catch(report);
+setInterval(() => refreshDevices().catch(() => {}), 10000);

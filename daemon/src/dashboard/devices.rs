@@ -1,0 +1,129 @@
+//! The Devices panel's API: the registry's devices as they answer now, and a push of the last good
+//! build to one of them (docs/ota.md). A push needs the header `x-avmd-action: push`, which no page
+//! of another origin can send without a preflight this server never grants.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::dev::state::Shared;
+use crate::ota::push::{self, Image, PushOptions};
+use crate::ota::registry::{now_ms, PushRecord, Registry};
+use crate::ota::status::probe;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// `GET /api/devices`: each registered device (online, running SHA-256 and version, out of date
+/// against the last good build) and its last push.
+pub async fn list(State(s): State<Arc<Shared>>) -> Response {
+    let current = s
+        .lock()
+        .last_good
+        .as_ref()
+        .and_then(|b| b.record.bundle_sha256.clone());
+    let r = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
+        let reg = Registry::open_default()?;
+        let devices = reg.list()?;
+        let history = reg.history(None, 500)?;
+        let rows: Vec<_> = std::thread::scope(|sc| {
+            let hs: Vec<_> = devices
+                .into_iter()
+                .map(|d| sc.spawn(|| probe(d, current.as_deref())))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let out: Vec<_> = rows
+            .into_iter()
+            .map(|r| {
+                let last = history.iter().find(|h| h.device == r.device.name);
+                json!({ "device": r, "last_push": last })
+            })
+            .collect();
+        Ok(json!({ "devices": out }))
+    })
+    .await;
+    match r {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `POST /api/devices/{name}/push`: pushes the last good build; answers the outcome.
+pub async fn push(
+    State(s): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if headers.get("x-avmd-action").and_then(|v| v.to_str().ok()) != Some("push") {
+        return error(
+            StatusCode::FORBIDDEN,
+            "a push needs the header x-avmd-action: push",
+        );
+    }
+    let Some(bundle) = s
+        .device_bundle
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+    else {
+        return error(StatusCode::CONFLICT, "no good build yet");
+    };
+    let shared = Arc::clone(&s);
+    let r = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<push::PushOutcome>> {
+        let reg = Registry::open_default()?;
+        let Some(dev) = reg.get(&name)? else {
+            return Ok(None);
+        };
+        let image = Image {
+            sha256: avmd_engine::packbeam::sha256_hex(&bundle),
+            bytes: &bundle,
+        };
+        let started = now_ms();
+        let o = push::push(
+            &dev.name,
+            &dev.address,
+            &image,
+            &PushOptions::default(),
+            &mut |_, _| {},
+        );
+        let _ = reg.record_push(&PushRecord {
+            id: 0,
+            device: o.device.clone(),
+            started_at_ms: started,
+            duration_ms: o.duration_ms,
+            sha256: image.sha256.clone(),
+            result: o.result.as_str().into(),
+            detail: o.detail.clone(),
+            bytes_sent: o.bytes_sent,
+        });
+        shared.console(
+            "push",
+            &format!(
+                "push {} {}: {} ({})",
+                &image.sha256[..12],
+                o.device,
+                o.result.as_str(),
+                o.detail
+            ),
+        );
+        shared.emit("push", serde_json::to_value(&o).unwrap_or_default());
+        Ok(Some(o))
+    })
+    .await;
+    match r {
+        Ok(Ok(Some(o))) => Json(o).into_response(),
+        Ok(Ok(None)) => error(
+            StatusCode::NOT_FOUND,
+            "no such device (avmd devices lists them)",
+        ),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
