@@ -74,9 +74,14 @@ pub struct Project {
 pub enum ProjectError {
     #[error("{0}: no avmd.toml, rebar.config or mix.exs found")]
     NotFound(PathBuf),
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-    #[error("{path}: {source}")]
+    #[error("{}{}: {message}", path.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
+    Invalid {
+        path: PathBuf,
+        /// 1-based line of the problem, 0 when it belongs to the whole file.
+        line: u32,
+        message: String,
+    },
+    #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -152,9 +157,17 @@ impl Project {
         let text = read(&path)?;
         let invalid = |message: String| ProjectError::Invalid {
             path: path.clone(),
+            line: 0,
             message,
         };
-        let t: AvmdToml = toml::from_str(&text).map_err(|e| invalid(e.message().to_string()))?;
+        let t: AvmdToml = toml::from_str(&text).map_err(|e| ProjectError::Invalid {
+            path: path.clone(),
+            // the line the parser points at (its span), so editors and `avmd build` show it there
+            line: e.span().map_or(0, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() as u32 + 1
+            }),
+            message: e.message().to_string(),
+        })?;
         check_name(&t.name).map_err(|m| invalid(format!("name: {m}")))?;
         let start = t.start.unwrap_or_else(|| t.name.clone());
         check_module_name(&start).map_err(|m| invalid(format!("start: {m}")))?;
@@ -197,6 +210,7 @@ impl Project {
         let config = read(&config_path)?;
         let app = app_src_name(root)?.ok_or_else(|| ProjectError::Invalid {
             path: root.join("src"),
+            line: 0,
             message: "no src/*.app.src with {application, Name, ...}".into(),
         })?;
         let start = find_after(&config, "{start,")
@@ -215,6 +229,7 @@ impl Project {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ProjectError::Invalid {
                 path: path.clone(),
+                line: 0,
                 message: "no `app: :name` in project/0".into(),
             })?;
         let start = find_after(&text, "start:")

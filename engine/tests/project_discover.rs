@@ -69,6 +69,24 @@ fn broken_avmd_toml_is_a_clear_error() {
 }
 
 #[test]
+fn a_toml_error_keeps_its_line() {
+    for (text, line) in [
+        ("# c\nname = \"blink\"\nprofile = \n", 3),
+        ("name = \"blink\"\n\nstrat = \"x\"\n", 3),
+        ("name = \"blink\"\npartition_size = \"big\"\n", 2),
+    ] {
+        let s = Scratch::new("proj-line");
+        s.write("avmd.toml", text);
+        match Project::discover(s.path()).unwrap_err() {
+            ProjectError::Invalid { line: got, .. } => assert_eq!(got, line, "{text}"),
+            other => panic!("{text}: {other}"),
+        }
+        let err = Project::discover(s.path()).unwrap_err().to_string();
+        assert!(err.contains(&format!("avmd.toml:{line}: ")), "{err}");
+    }
+}
+
+#[test]
 fn rebar_and_mix_projects() {
     let s = Scratch::new("proj-rebar");
     s.write(

@@ -134,7 +134,12 @@ impl Backend {
     async fn discover_and_build(&self, path: &Path, reread: bool) {
         let project = match Project::discover(path) {
             Ok(p) => p,
-            Err(ProjectError::Invalid { path, message }) => {
+            Err(ProjectError::Invalid {
+                path,
+                line,
+                message,
+            }) => {
+                let line = line.max(1);
                 let Some(uri) = Uri::from_file_path(&path) else {
                     return;
                 };
@@ -143,8 +148,9 @@ impl Backend {
                         avmd_engine::diagnostic::DiagnosticSource::Project,
                         &path,
                         message,
-                    ),
-                    collect::Sources::default().line(&path, 1),
+                    )
+                    .at(line, 1),
+                    collect::Sources::default().line(&path, line),
                 );
                 self.client
                     .publish_diagnostics(uri.clone(), vec![d], None)

@@ -50,7 +50,7 @@ library_scope(<<"avm_unix">>) -> [generic_unix];
 library_scope(<<"avm_emscripten">>) -> [];
 library_scope(_) -> all.
 
-%% The API of one platform: a set of {M, F, A} with '*' wildcards for F or A.
+%% The API of one platform: a set of {M, F, A} (binaries).
 api(Platform) ->
     Dir = table_dir(),
     P = atom_to_binary(Platform),
@@ -74,8 +74,8 @@ has(Api, {M, F, A}) ->
     Mb = atom_to_binary(M),
     Fb = atom_to_binary(F),
     Ab = integer_to_binary(A),
-    sets:is_element({Mb, Fb, Ab}, Api) orelse sets:is_element({Mb, <<"*">>, Ab}, Api) orelse
-        sets:is_element({Mb, Fb, <<"*">>}, Api) orelse sets:is_element({Mb, <<"*">>, <<"*">>}, Api).
+    %% every name is literal: `erlang * 2' is multiplication, not a wildcard (FACTS.md)
+    sets:is_element({Mb, Fb, Ab}, Api).
 
 always_present({erlang, get_module_info, 1}) -> true;
 always_present({erlang, get_module_info, 2}) -> true;
