@@ -471,6 +471,18 @@ fn lsp_outside_a_project_answers_and_does_not_crash() {
         m.get("id") == Some(&json!(id))
     });
     assert_eq!(reply["error"]["code"], -32602, "{reply}");
+    // Malformed frames (bad JSON, `{}`, invalid UTF-8, a header without a length) are dropped; the
+    // session goes on and the next request is answered.
+    for raw in [
+        b"Content-Length: 9\r\n\r\n{not json".to_vec(),
+        b"Content-Length: 2\r\n\r\n{}".to_vec(),
+        b"Content-Length: 2\r\n\r\n\xff\xfe".to_vec(),
+        b"X-No-Length: yes\r\n\r\n".to_vec(),
+    ] {
+        c.stdin.write_all(&raw).unwrap();
+    }
+    c.stdin.flush().unwrap();
+    assert_eq!(c.request("avmd/routes", json!({})), json!([]));
     c.shutdown_and_exit();
     drop(scratch);
 }

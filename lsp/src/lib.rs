@@ -10,6 +10,7 @@ pub mod definition;
 pub mod lens;
 pub mod server;
 pub mod to_proto;
+pub mod transport;
 
 use tower_lsp_server::{LspService, Server};
 
@@ -23,7 +24,15 @@ pub fn serve_stdio() -> std::io::Result<()> {
         let (service, socket) = LspService::build(server::Backend::new)
             .custom_method(server::ROUTES_METHOD, server::Backend::routes)
             .finish();
-        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        // Malformed frames are dropped before the server sees them (transport.rs): one bad frame
+        // must not end the session.
+        let (to_server, from_filter) = tokio::io::duplex(1 << 20);
+        tokio::spawn(async move {
+            if let Err(e) = transport::filter(tokio::io::stdin(), to_server).await {
+                eprintln!("avmd lsp: reading stdin: {e}");
+            }
+        });
+        Server::new(from_filter, tokio::io::stdout(), socket)
             .serve(service)
             .await;
     });
