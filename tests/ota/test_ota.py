@@ -110,10 +110,16 @@ def test_refused_uploads_leave_the_running_app(world):
     status, body = request(a, "PUT", "/_avm/ota", junk, upload_headers(a, key, junk))
     refused(sim, status, body, 422, "not an AtomVM bundle")
 
-    huge = image + bytes(2 * 1024 * 1024)
-    h = upload_headers(a, key, huge)
-    status, body = request(a, "PUT", "/_avm/ota", image, h)  # claims checked before any byte is read
-    assert status in (400, 413), (status, body)
+    # an image bigger than the free partition: refused on its claims, before any byte is read (the
+    # offset makes the body the claimed remainder, so the size check is what answers)
+    size = 3 * 1024 * 1024
+    h = upload_headers(a, key, image, size=size, offset=size - len(image))
+    status, body = request(a, "PUT", "/_avm/ota", image, h)
+    refused(sim, status, body, 413, "exceeds partition app2.avm")
+
+    h = upload_headers(a, key, image)
+    status, body = request(a, "PUT", "/_avm/ota", image[:-10], h)
+    refused(sim, status, body, 400, "x-avm-size")
 
     # a captured good upload, replayed: its nonce was used
     h = upload_headers(a, key, image)
@@ -268,3 +274,33 @@ def test_dashboard_devices_panel_lists_and_pushes(world):
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
         dev.wait(timeout=20)
+
+
+def test_key_rotation_reaches_devices_running_the_old_key(world):
+    sim = world.sim(1)
+    old_id = sim.info(0)["key_id"]
+    world.avmd("key", "rotate", str(world.project))
+    shown = world.avmd("key", "show", str(world.project)).stdout
+    new_id = shown.split()[2]
+    assert new_id != old_id and "present" in shown
+    # the device trusts the old key: the push signs with it and carries the new ota.pub
+    _, sha = new_version(world, "rotated")
+    code, out = world.push_json("sim-0")
+    assert code == 0 and out["outcomes"][0]["result"] == "updated", out
+    assert sim.info(0)["key_id"] == new_id
+    # from now on only the new key opens it
+    _, sha2 = new_version(world, "rotated2")
+    code, out = world.push_json("sim-0")
+    assert code == 0 and out["outcomes"][0]["result"] == "updated", out
+    assert sim.info(0)["sha256"] == sha2
+
+
+def test_a_missing_private_key_is_a_clear_failure(world):
+    sim = world.sim(1)
+    import shutil as sh
+    sh.rmtree(world.tmp / "keys")
+    new_version(world, "nokey")
+    code, out = world.push_json("sim-0")
+    o = out["outcomes"][0]
+    assert code == 1 and o["result"] == "failed" and "restore it from your backup" in o["detail"], o
+    assert sim.info(0)["partition"] == "main.avm"
