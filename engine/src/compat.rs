@@ -119,7 +119,7 @@ fn where_scope(where_: &str) -> Scope {
 
 /// Exported, and failing with `undef` whatever the platform (found by tests/vm/test_compat_agrees.py):
 /// `crypto:crypto_init/3` calls `crypto_init/4` locally, which reaches the Erlang stub, not the NIF.
-const BROKEN: &[(&str, &str, u32)] = &[("crypto", "crypto_init", 3)];
+pub const BROKEN: &[(&str, &str, u32)] = &[("crypto", "crypto_init", 3)];
 
 /// AtomVM's library modules that declare `-callback`s (at the pinned commit), so have the
 /// compiler-generated `behaviour_info/1`; its `supervisor`, `gen_event` and `application` do not.
@@ -135,7 +135,7 @@ const CALLBACK_MODULES: &[&str] = &[
 
 /// NIFs generic_unix compiles only against mbedTLS 3.6 or later (`mbedtls_ecdsa_der_to_raw`); the
 /// generic_unix avmd builds and runs links Debian 12's 2.28 and lacks them (FACTS.md).
-fn needs_mbedtls_3_6(condition: &str) -> bool {
+pub fn needs_mbedtls_3_6(condition: &str) -> bool {
     condition.contains("CRYPTO_SIGN_AVAILABLE") || condition.contains("CRYPTO_VERIFY_AVAILABLE")
 }
 

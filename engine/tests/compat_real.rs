@@ -62,7 +62,8 @@ fn platform_specific_calls_depend_on_the_platform() {
 
 #[test]
 fn every_row_of_the_tables_is_present_for_its_platform() {
-    // A guard on the parsing of the embedded TSVs: each exact bifs_nifs row is found by `has`.
+    // A guard on the parsing of the embedded TSVs: each exact bifs_nifs row is found by `has`, but
+    // the rows the real VM showed absent (compat::BROKEN, generic_unix's mbedTLS 3.6 NIFs).
     let table = ApiTable::atomvm();
     let tsv = include_str!("../data/bifs_nifs.tsv");
     let mut n = 0;
@@ -77,6 +78,14 @@ fn every_row_of_the_tables_is_present_for_its_platform() {
                 .into_iter()
                 .collect(),
         };
+        let broken = compat::BROKEN
+            .iter()
+            .any(|(m, f, a)| c[0] == *m && c[1] == *f && c[2] == a.to_string());
+        if broken
+            || (c[3] == "generic_unix" && c.get(5).is_some_and(|x| compat::needs_mbedtls_3_6(x)))
+        {
+            continue;
+        }
         for p in platforms {
             let mfa = Mfa::new(c[0], c[1], c[2].parse().unwrap());
             assert!(table.has(p, &mfa), "{mfa} on {p}");
