@@ -20,6 +20,10 @@ use crate::ota::registry::Registry;
 use crate::vm::{start_runner, VmChoice};
 
 const BY_NAME: &str = "/dev/partition/by-name/";
+/// Each device's console, beside its flash (the dashboard shows it); kept under CONSOLE_MAX bytes by
+/// moving it to `console.log.1`.
+pub const CONSOLE_LOG: &str = "console.log";
+const CONSOLE_MAX: u64 = 256 * 1024;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -96,6 +100,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         flash(&dir, &name, &bundle.bytes, partition_size, args.fresh)?;
         if let Some(reg) = &reg {
             reg.add(&name, &format!("127.0.0.1:{port}"))?;
+            let console = dir.join(CONSOLE_LOG);
+            reg.set_console(&name, Some(&console.display().to_string()))?;
         }
         devices.push(SimDevice { name, dir, port });
     }
@@ -165,9 +171,11 @@ fn boot_partition(dir: &Path) -> String {
 }
 
 fn device_loop(d: SimDevice, vm: VmChoice, profile: String, trial_ms: u64, stop: &AtomicBool) {
+    let log_path = d.dir.join(CONSOLE_LOG);
     let say = |msg: &str| {
         println!("[{}] {msg}", d.name);
         let _ = std::io::stdout().flush();
+        append_console(&log_path, msg);
     };
     let mut boots = 0u32;
     while !stop.load(Ordering::SeqCst) {
@@ -226,6 +234,19 @@ fn device_loop(d: SimDevice, vm: VmChoice, profile: String, trial_ms: u64, stop:
         if !stop.load(Ordering::SeqCst) {
             say("restarted");
         }
+    }
+}
+
+fn append_console(path: &Path, line: &str) {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > CONSOLE_MAX) {
+        let _ = std::fs::rename(path, path.with_extension("log.1"));
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{line}");
     }
 }
 

@@ -271,6 +271,12 @@ def test_dashboard_devices_panel_lists_and_pushes(world):
         assert hello(sim, 0) == {"panel": "x"}
         rows = get_json(dash, "/api/devices")["devices"]
         assert rows[0]["device"]["outdated"] is False and rows[0]["last_push"]["result"] == "updated", rows
+        # the simulated device's console, as the panel shows it: its boots and its app's lines
+        lines = get_json(dash, "/api/devices/sim-0/console?limit=500")["lines"]
+        assert any("boot 2 from app2.avm" in l for l in lines), lines
+        assert any("hello_web listening on port" in l for l in lines), lines
+        status, _ = request(dash, "GET", "/api/devices/nobody/console")
+        assert status == 404
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
         dev.wait(timeout=20)

@@ -127,3 +127,56 @@ pub async fn push(
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
+
+/// The most recent bytes of a console log read: the tail a panel shows.
+const CONSOLE_TAIL: u64 = 64 * 1024;
+
+#[derive(serde::Deserialize)]
+pub struct Lines {
+    limit: Option<usize>,
+}
+
+/// `GET /api/devices/{name}/console?limit=N`: the last lines (default 200) of a simulated device's
+/// console; 404 for a device with no console log (a real one: use its serial port).
+pub async fn console(
+    Path(name): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<Lines>,
+) -> Response {
+    let limit = q.limit.unwrap_or(200).clamp(1, 2000);
+    let r = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<String>>> {
+        let reg = Registry::open_default()?;
+        let Some(path) = reg.get(&name)?.and_then(|d| d.console_path) else {
+            return Ok(None);
+        };
+        Ok(Some(tail(std::path::Path::new(&path), limit)))
+    })
+    .await;
+    match r {
+        Ok(Ok(Some(lines))) => Json(json!({ "lines": lines })).into_response(),
+        Ok(Ok(None)) => error(
+            StatusCode::NOT_FOUND,
+            "no console for this device (only simulated devices have one here)",
+        ),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// The last `limit` lines of the file's last CONSOLE_TAIL bytes (none when it does not exist yet).
+fn tail(path: &std::path::Path, limit: usize) -> Vec<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(CONSOLE_TAIL)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if len > CONSOLE_TAIL && !lines.is_empty() {
+        lines.remove(0); // cut mid-line
+    }
+    let start = lines.len().saturating_sub(limit);
+    lines[start..].iter().map(|l| l.to_string()).collect()
+}

@@ -52,6 +52,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/api/devices/{name}/push",
             axum::routing::post(devices::push),
         )
+        .route("/api/devices/{name}/console", get(devices::console))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::map_response(cors))
         .with_state(shared)

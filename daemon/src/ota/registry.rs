@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Device {
@@ -21,6 +21,8 @@ pub struct Device {
     pub sha256: Option<String>,
     pub version: Option<String>,
     pub last_seen_ms: Option<i64>,
+    /// The console log of a simulated device (`avmd sim` writes it), for the dashboard.
+    pub console_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,8 +85,18 @@ impl Registry {
                 id INTEGER PRIMARY KEY, device TEXT NOT NULL, started_at_ms INTEGER NOT NULL,
                 duration_ms INTEGER NOT NULL, sha256 TEXT NOT NULL, result TEXT NOT NULL,
                 detail TEXT NOT NULL, bytes_sent INTEGER NOT NULL);
-             PRAGMA user_version = 1;",
+",
         )?;
+        if version < 2 {
+            // v2: the console log of a simulated device
+            let has: bool = conn
+                .prepare("SELECT 1 FROM pragma_table_info('devices') WHERE name = 'console_path'")?
+                .exists([])?;
+            if !has {
+                conn.execute_batch("ALTER TABLE devices ADD COLUMN console_path TEXT;")?;
+            }
+            conn.execute_batch("PRAGMA user_version = 2;")?;
+        }
         Ok(Registry { conn })
     }
 
@@ -95,6 +107,15 @@ impl Registry {
             "INSERT INTO devices (name, address) VALUES (?1, ?2)
              ON CONFLICT(name) DO UPDATE SET address = excluded.address",
             params![name, address],
+        )?;
+        Ok(())
+    }
+
+    /// Where a simulated device's console log is (None for a real device).
+    pub fn set_console(&self, name: &str, path: Option<&str>) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE devices SET console_path = ?2 WHERE name = ?1",
+            params![name, path],
         )?;
         Ok(())
     }
@@ -133,7 +154,7 @@ impl Registry {
         Ok(self
             .conn
             .query_row(
-                "SELECT name, address, device_id, key_id, sha256, version, last_seen_ms FROM devices WHERE name = ?1",
+                "SELECT name, address, device_id, key_id, sha256, version, last_seen_ms, console_path FROM devices WHERE name = ?1",
                 params![name],
                 row_device,
             )
@@ -142,7 +163,7 @@ impl Registry {
 
     pub fn list(&self) -> anyhow::Result<Vec<Device>> {
         let mut st = self.conn.prepare(
-            "SELECT name, address, device_id, key_id, sha256, version, last_seen_ms FROM devices ORDER BY name",
+            "SELECT name, address, device_id, key_id, sha256, version, last_seen_ms, console_path FROM devices ORDER BY name",
         )?;
         let rows = st.query_map([], row_device)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -204,6 +225,7 @@ fn row_device(r: &rusqlite::Row) -> rusqlite::Result<Device> {
         sha256: r.get(4)?,
         version: r.get(5)?,
         last_seen_ms: r.get(6)?,
+        console_path: r.get(7)?,
     })
 }
 
@@ -229,6 +251,11 @@ mod tests {
         reg.add("a", "127.0.0.1:1").unwrap();
         reg.add("a", "127.0.0.1:2").unwrap();
         assert_eq!(reg.list().unwrap()[0].address, "127.0.0.1:2");
+        reg.set_console("a", Some("/x/console.log")).unwrap();
+        assert_eq!(
+            reg.get("a").unwrap().unwrap().console_path.as_deref(),
+            Some("/x/console.log")
+        );
         assert!(reg.add("bad name", "x:1").is_err());
         reg.record_push(&PushRecord {
             id: 0,

@@ -100,7 +100,14 @@ function showDevices(d) {
       text("td", r.sha256 ? r.sha256.slice(0, 12) + (r.version ? " " + r.version : "") : "—"),
       text("td", state, r.outdated ? "failed" : "ok"),
       text("td", p ? p.result + " " + utc(p.started_at_ms) + (p.detail ? " (" + p.detail + ")" : "") : "—"));
-    tr.append(document.createElement("td")).append(button);
+    const actions = tr.appendChild(document.createElement("td"));
+    actions.append(button);
+    if (r.console_path) {
+      const c = document.createElement("button");
+      c.textContent = "Console";
+      c.addEventListener("click", () => showDeviceConsole(r.name));
+      actions.append(" ", c);
+    }
     tb.append(tr);
   }
 }
@@ -117,6 +124,24 @@ async function pushTo(name, button) {
     button.textContent = "failed";
   }
   refreshDevices().catch(report);
+}
+
+let consoleDevice = null;
+
+async function showDeviceConsole(name) {
+  consoleDevice = name;
+  $("device-console-title").hidden = false;
+  $("device-console").hidden = false;
+  $("device-console-title").textContent = "Console of " + name;
+  await refreshDeviceConsole();
+}
+
+async function refreshDeviceConsole() {
+  if (!consoleDevice) return;
+  const c = await getJson("/api/devices/" + encodeURIComponent(consoleDevice) + "/console?limit=200");
+  const pre = $("device-console");
+  pre.textContent = c.lines.join("\n");
+  pre.scrollTop = pre.scrollHeight;
 }
 
 async function refreshDevices() { showDevices(await getJson("/api/devices")); }
@@ -158,3 +183,4 @@ function follow() {
 follow();
 refreshDevices().catch(report);
 setInterval(() => refreshDevices().catch(() => {}), 10000);
+setInterval(() => refreshDeviceConsole().catch(() => {}), 2000);
