@@ -35,7 +35,12 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!("avmd-lsp-stdio-{}", std::process::id()));
+        Scratch::tagged("stdio")
+    }
+
+    /// A copy of its own: tests of one binary run at once.
+    fn tagged(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("avmd-lsp-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hello_web");
         copy_tree(&example, &dir);
@@ -552,4 +557,37 @@ fn lsp_reads_routes_from_elixir_sources() {
         "{diags:#?}"
     );
     c.shutdown_and_exit();
+}
+
+/// Five saves in a burst make one build, not five: one publishDiagnostics for the file.
+#[test]
+fn a_burst_of_saves_builds_once() {
+    let scratch = Scratch::tagged("burst");
+    let root = scratch.0.clone();
+    let api = root.join("src/hello_web_api.erl");
+    let text = std::fs::read_to_string(&api).unwrap();
+    let mut c = Client::start(&root);
+    c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": uri(&root), "capabilities": {}}),
+    );
+    c.notify("initialized", json!({}));
+    // A missing call gives the file a diagnostic on every build that sees it.
+    let broken = text.replacen("-export([", "-export([sum/1, ", 1) + "\nsum(L) -> lists:sum(L).\n";
+    c.save(&api, &broken);
+    c.diagnostics(&api, "the first build's diagnostic", |d| !d.is_empty());
+    for i in 0..5 {
+        c.save(&api, &format!("{broken}\n%% save {i}\n"));
+    }
+    c.diagnostics(&api, "the burst's build", |d| !d.is_empty());
+    // Nothing more follows: a second build of the burst would publish for the file again.
+    let u = uri(&api);
+    let extra: Vec<Value> = std::iter::from_fn(|| c.rx.recv_timeout(Duration::from_secs(4)).ok())
+        .filter(|m| {
+            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == u.as_str()
+        })
+        .collect();
+    assert!(extra.is_empty(), "more builds after the burst: {extra:#?}");
+    c.shutdown_and_exit();
+    drop(scratch);
 }

@@ -36,7 +36,13 @@ pub struct Backend {
     roots: std::sync::Mutex<Vec<PathBuf>>,
     /// Project files that failed to parse and got an error diagnostic, with the URI it went to.
     bad_project_files: tokio::sync::Mutex<BTreeMap<PathBuf, Uri>>,
+    /// Per project root, the number of the newest build request: a request that is no longer the
+    /// newest when its turn comes is dropped, since the newer one builds the same tree after it.
+    build_requests: std::sync::Mutex<HashMap<PathBuf, u64>>,
 }
+
+/// Saves closer together than this make one build (an editor's "save all", a formatter's rewrite).
+const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(30);
 
 /// `avmd/routes` params: `{}` for every project, or `{"uri": ...}` for the project holding that file.
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +110,7 @@ impl Backend {
             workspaces: std::sync::Mutex::new(HashMap::new()),
             roots: std::sync::Mutex::new(Vec::new()),
             bad_project_files: tokio::sync::Mutex::new(BTreeMap::new()),
+            build_requests: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -168,6 +175,7 @@ impl Backend {
         if let Some(uri) = cleared {
             self.client.publish_diagnostics(uri, Vec::new(), None).await;
         }
+        let root = project.root.clone();
         let (ws, new) = self.workspace_of(project.clone());
         if reread && !new {
             let mut guard = ws.lock().await;
@@ -176,7 +184,29 @@ impl Backend {
                 guard.engine = None;
             }
         }
-        self.build_and_publish(ws).await;
+        let ticket = self.request_build(&root);
+        tokio::time::sleep(DEBOUNCE).await;
+        if self.is_newest(&root, ticket) {
+            self.build_and_publish(ws, Some((root, ticket))).await;
+        }
+    }
+
+    fn request_build(&self, root: &Path) -> u64 {
+        let mut map = self
+            .build_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(root.to_path_buf()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    fn is_newest(&self, root: &Path, ticket: u64) -> bool {
+        let map = self
+            .build_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.get(root).copied() == Some(ticket)
     }
 
     fn all_workspaces(&self) -> Vec<Shared> {
@@ -188,8 +218,14 @@ impl Backend {
 
     /// Builds one project and publishes its diagnostics: every file that has some, and an empty list
     /// for each file that had some after the previous build and has none now.
-    async fn build_and_publish(&self, ws: Shared) {
+    async fn build_and_publish(&self, ws: Shared, ticket: Option<(PathBuf, u64)>) {
         let guard = ws.lock_owned().await;
+        // Waited behind a build while newer saves came in: the newest request builds instead.
+        if let Some((root, n)) = &ticket {
+            if !self.is_newest(root, *n) {
+                return;
+            }
+        }
         let joined = tokio::task::spawn_blocking(move || {
             let mut guard = guard;
             let built = guard.build();
