@@ -112,8 +112,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             detail: o.detail.clone(),
             bytes_sent: o.bytes_sent,
         });
-        if reg.get(&o.device)?.is_some() {
-            let _ = reg.seen(&o.device, None, None, o.running_sha256.as_deref(), None);
+        if let Some(sha) = &o.running_sha256 {
+            let _ = reg.set_running(&o.device, sha);
         }
     }
     if args.json {
@@ -199,6 +199,9 @@ fn targets(args: &Args, reg: &Registry, sha: &str) -> anyhow::Result<Vec<Target>
             None => bail!("no device named {d:?} (avmd devices lists them; HOST:PORT works too)"),
         }
     }
+    // a device named twice (or named and in --all) is pushed once
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|t| seen.insert(t.address.clone()));
     Ok(out)
 }
 

@@ -144,8 +144,7 @@ claims(Req) ->
                 {_, error, _, _} -> {error, <<"x-avm-size must be a byte count">>};
                 {_, _, error, _} -> {error, <<"x-avm-offset must be a byte count">>};
                 {_, _, _, error} -> {error, <<"x-avm-signature must be hex">>};
-                {ShaLower, Size, Offset, _} when Offset > Size ->
-                    _ = ShaLower,
+                {_, Size, Offset, _} when Offset > Size ->
                     {error, <<"x-avm-offset is past x-avm-size">>};
                 {ShaLower, Size, Offset, Sig} ->
                     {ok, #{sha => ShaLower, size => Size, offset => Offset, sig => Sig,

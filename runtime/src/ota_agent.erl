@@ -193,6 +193,12 @@ check_upload(#{nonce := Nonce, sha := Sha, size := Size, sig := Sig, offset := O
                 false ->
                     {error, 403, <<"refused: the signature does not verify with this device's key ",
                                    (ota_trust:key_id(S#s.key))/binary>>};
+                true when S#s.trial =/= undefined ->
+                    %% the other partition holds the app to go back to: not to be written until
+                    %% this one is confirmed
+                    {_, From, _} = S#s.trial,
+                    {error, 409, <<"a trial boot is in progress: confirm it (POST /_avm/ota/confirm) "
+                                   "or let it roll back to ", From/binary, " first">>};
                 true ->
                     resume(Offset, Sha, Size, Nonce, S#s.upload)
             end;

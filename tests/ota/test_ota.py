@@ -310,3 +310,20 @@ def test_a_missing_private_key_is_a_clear_failure(world):
     o = out["outcomes"][0]
     assert code == 1 and o["result"] == "failed" and "restore it from your backup" in o["detail"], o
     assert sim.info(0)["partition"] == "main.avm"
+
+
+def test_no_upload_while_a_trial_boot_waits_for_its_confirm(world):
+    sim = world.sim(1)
+    a = sim.address(0)
+    key = world.private_key()
+    image, sha = new_version(world, "trial")
+    status, body = request(a, "PUT", "/_avm/ota", image, upload_headers(a, key, image))
+    assert status == 200, body
+    sim.wait_info(0, lambda i: i["sha256"] == sha and i["trial"])
+    # the old app's partition is the way back: nothing may overwrite it now
+    status, body = request(a, "PUT", "/_avm/ota", image, upload_headers(a, key, image))
+    assert status == 409 and b"trial boot is in progress" in body, (status, body)
+    status, body = request(a, "POST", "/_avm/ota/confirm")
+    assert status == 200 and json.loads(body)["status"] == "confirmed"
+    info = sim.info(0)
+    assert info["trial"] is False and info["last_update"] == {"result": "confirmed", "sha256": sha}

@@ -297,6 +297,14 @@ fn run(
                 out.bytes_sent = sent_before + body.len() as u64;
                 return Ok(Step::Switching);
             }
+            // after a cut the device may not have noticed the old connection is gone yet
+            Ok(r)
+                if r.status == 409
+                    && out.attempts <= opts.retries + 5
+                    && r.reason().contains("another upload") =>
+            {
+                std::thread::sleep(Duration::from_secs(1));
+            }
             Ok(r) => {
                 return Ok(Step::Done(
                     PushResult::Refused,

@@ -185,6 +185,15 @@ impl Registry {
         Ok(())
     }
 
+    /// Records the SHA-256 a device runs after a push (the rest of what it reported stays).
+    pub fn set_running(&self, name: &str, sha256: &str) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE devices SET sha256 = ?2, last_seen_ms = ?3 WHERE name = ?1",
+            params![name, sha256, now_ms()],
+        )?;
+        Ok(())
+    }
+
     pub fn record_push(&self, r: &PushRecord) -> anyhow::Result<()> {
         self.conn.execute(
             "INSERT INTO pushes (device, started_at_ms, duration_ms, sha256, result, detail, bytes_sent)
