@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::ota::http;
 use crate::ota::registry::Registry;
-use crate::ota::status::{probe, Row};
+use crate::ota::status::{probe_all, Row};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -75,13 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Action::List => {
             let current = current_sha(&args.project);
             let devices = reg.list()?;
-            let rows: Vec<Row> = std::thread::scope(|s| {
-                let handles: Vec<_> = devices
-                    .into_iter()
-                    .map(|d| s.spawn(|| probe(d, current.as_deref())))
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
+            let rows: Vec<Row> = probe_all(devices, current.as_deref());
             for r in &rows {
                 if r.online {
                     remember_row(&reg, r);

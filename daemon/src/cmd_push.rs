@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::bail;
-use avmd_engine::build::Engine;
 use avmd_engine::project::Project;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -102,16 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     );
     bars.multi.clear().ok();
     for o in &outcomes {
-        let _ = reg.record_push(&PushRecord {
-            id: 0,
-            device: o.device.clone(),
-            started_at_ms: started,
-            duration_ms: o.duration_ms,
-            sha256: image.sha256.clone(),
-            result: o.result.as_str().into(),
-            detail: o.detail.clone(),
-            bytes_sent: o.bytes_sent,
-        });
+        let _ = reg.record_push(&PushRecord::of(o, &image.sha256, started));
         if let Some(sha) = &o.running_sha256 {
             let _ = reg.set_running(&o.device, sha);
         }
@@ -134,33 +124,22 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 }
 
 fn build(path: &std::path::Path) -> anyhow::Result<Option<(Vec<u8>, String)>> {
-    let project = match Project::discover(path) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("avmd: error: {e}");
+    // the key first: a bundle without one could not be checked by any device
+    if let Ok(project) = Project::discover(path) {
+        if avmd_engine::ota_pub::read(&project.root)
+            .ok()
+            .flatten()
+            .is_none()
+        {
+            eprintln!(
+                "avmd: error: {} has no OTA key (ota.pub): run `avmd key new` first (docs/ota.md)",
+                project.root.display()
+            );
             return Ok(None);
         }
-    };
-    if avmd_engine::ota_pub::read(&project.root)
-        .ok()
-        .flatten()
-        .is_none()
-    {
-        eprintln!(
-            "avmd: error: {} has no OTA key (ota.pub): run `avmd key new` first (docs/ota.md)",
-            project.root.display()
-        );
-        return Ok(None);
     }
-    let mut engine = Engine::open(project)?;
-    let outcome = engine.build()?;
-    for d in &outcome.diagnostics {
-        eprintln!("{}", d.render());
-    }
-    Ok(outcome.bundle.map(|b| {
-        let label = b.path.display().to_string();
-        (b.bytes.to_vec(), label)
-    }))
+    Ok(crate::build_once::build(path, "nothing to push")?
+        .map(|(_, b)| (b.bytes.to_vec(), b.path.display().to_string())))
 }
 
 fn targets(args: &Args, reg: &Registry, sha: &str) -> anyhow::Result<Vec<Target>> {

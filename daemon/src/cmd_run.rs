@@ -5,9 +5,7 @@
 //! as a device console; Ctrl-C stops everything.
 
 use crate::vm::{start_runner, VmChoice};
-use avmd_engine::build::Engine;
 use avmd_engine::host::{ConsoleStream, HostConfig};
-use avmd_engine::project::Project;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::RecvTimeoutError;
@@ -31,26 +29,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let project = match Project::discover(&args.path) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("avmd: error: {e}");
-            return Ok(1);
-        }
-    };
-    let profile = project.profile.clone();
-    let app = project.app.clone();
-    let mut engine = Engine::open(project)?;
-    let outcome = engine.build()?;
-    for d in &outcome.diagnostics {
-        eprintln!("{}", d.render());
-    }
-    let Some(bundle) = outcome.bundle else {
-        eprintln!("avmd: build failed; nothing to run");
+    let Some((project, bundle)) = crate::build_once::build(&args.path, "nothing to run")? else {
         return Ok(1);
     };
-    // The compile VM is not needed while serving.
-    drop(engine);
+    let (profile, app) = (project.profile, project.app);
 
     let mut host = start_runner(
         args.vm,

@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use avmd_engine::build::Engine;
 use avmd_engine::host::HostConfig;
-use avmd_engine::project::Project;
 use avmd_engine::runner::ConsoleStream;
 
 use crate::ota::registry::Registry;
@@ -63,12 +61,10 @@ struct SimDevice {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let project = match Project::discover(&args.path) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("avmd: error: {e}");
-            return Ok(1);
-        }
+    let Some((project, bundle)) =
+        crate::build_once::build(&args.path, "nothing to flash the devices with")?
+    else {
+        return Ok(1);
     };
     let root = args
         .dir
@@ -76,16 +72,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .unwrap_or_else(|| project.build_dir().join("sim"));
     let partition_size = project.partition_size;
     let profile = project.profile.clone();
-    let mut engine = Engine::open(project)?;
-    let outcome = engine.build()?;
-    for d in &outcome.diagnostics {
-        eprintln!("{}", d.render());
-    }
-    let Some(bundle) = outcome.bundle else {
-        eprintln!("avmd: build failed; nothing to flash the devices with");
-        return Ok(1);
-    };
-    drop(engine);
 
     let reg = if args.no_register {
         None

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod build_once;
 mod cmd_build;
 mod cmd_dev;
 mod cmd_devices;

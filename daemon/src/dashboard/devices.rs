@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::dev::state::Shared;
 use crate::ota::push::{self, Image, PushOptions};
 use crate::ota::registry::{now_ms, PushRecord, Registry};
-use crate::ota::status::probe;
+use crate::ota::status::probe_all;
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
@@ -31,13 +31,7 @@ pub async fn list(State(s): State<Arc<Shared>>) -> Response {
         let reg = Registry::open_default()?;
         let devices = reg.list()?;
         let history = reg.history(None, 500)?;
-        let rows: Vec<_> = std::thread::scope(|sc| {
-            let hs: Vec<_> = devices
-                .into_iter()
-                .map(|d| sc.spawn(|| probe(d, current.as_deref())))
-                .collect();
-            hs.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let rows = probe_all(devices, current.as_deref());
         let out: Vec<_> = rows
             .into_iter()
             .map(|r| {
@@ -93,16 +87,7 @@ pub async fn push(
             &PushOptions::default(),
             &mut |_, _| {},
         );
-        let _ = reg.record_push(&PushRecord {
-            id: 0,
-            device: o.device.clone(),
-            started_at_ms: started,
-            duration_ms: o.duration_ms,
-            sha256: image.sha256.clone(),
-            result: o.result.as_str().into(),
-            detail: o.detail.clone(),
-            bytes_sent: o.bytes_sent,
-        });
+        let _ = reg.record_push(&PushRecord::of(&o, &image.sha256, started));
         shared.console(
             "push",
             &format!(

@@ -83,16 +83,7 @@ fn worker(devices: Vec<String>, rx: Receiver<Arc<[u8]>>, shared: Arc<Shared>) {
             shared.console("push", &line);
             shared.emit("push", serde_json::to_value(&o).unwrap_or_default());
             if let Some(reg) = &reg {
-                let _ = reg.record_push(&PushRecord {
-                    id: 0,
-                    device: o.device.clone(),
-                    started_at_ms: started,
-                    duration_ms: o.duration_ms,
-                    sha256: image.sha256.clone(),
-                    result: o.result.as_str().into(),
-                    detail: o.detail.clone(),
-                    bytes_sent: o.bytes_sent,
-                });
+                let _ = reg.record_push(&PushRecord::of(&o, &image.sha256, started));
             }
         }
     }

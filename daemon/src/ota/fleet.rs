@@ -83,14 +83,8 @@ fn one(t: &Target, image: &Image, opts: &PushOptions, observer: &dyn Observer) -
 
 fn skipped(t: &Target, canary: &str) -> PushOutcome {
     PushOutcome {
-        device: t.name.clone(),
         result: PushResult::Skipped,
         detail: format!("not attempted: the canary {canary} failed"),
-        bytes_sent: 0,
-        resumed_from: None,
-        attempts: 0,
-        duration_ms: 0,
-        upload_ms: 0,
-        running_sha256: None,
+        ..PushOutcome::new(&t.name)
     }
 }

@@ -92,6 +92,23 @@ pub struct PushOutcome {
     pub running_sha256: Option<String>,
 }
 
+impl PushOutcome {
+    /// Nothing done yet (`failed` until a result is set).
+    pub fn new(device: &str) -> PushOutcome {
+        PushOutcome {
+            device: device.to_string(),
+            result: PushResult::Failed,
+            detail: String::new(),
+            bytes_sent: 0,
+            resumed_from: None,
+            attempts: 0,
+            duration_ms: 0,
+            upload_ms: 0,
+            running_sha256: None,
+        }
+    }
+}
+
 /// A bundle to push.
 pub struct Image<'a> {
     pub bytes: &'a [u8],
@@ -136,17 +153,7 @@ pub fn upload(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Uploaded {
     let started = Instant::now();
-    let mut out = PushOutcome {
-        device: name.to_string(),
-        result: PushResult::Failed,
-        detail: String::new(),
-        bytes_sent: 0,
-        resumed_from: None,
-        attempts: 0,
-        duration_ms: 0,
-        upload_ms: 0,
-        running_sha256: None,
-    };
+    let mut out = PushOutcome::new(name);
     let step = run(address, image, opts, progress, &mut out);
     match step {
         Ok(Step::Switching) => {

@@ -38,6 +38,22 @@ pub struct PushRecord {
     pub bytes_sent: u64,
 }
 
+impl PushRecord {
+    /// The row of one push outcome (stored with a fresh id).
+    pub fn of(o: &crate::ota::push::PushOutcome, sha256: &str, started_at_ms: i64) -> PushRecord {
+        PushRecord {
+            id: 0,
+            device: o.device.clone(),
+            started_at_ms,
+            duration_ms: o.duration_ms,
+            sha256: sha256.to_string(),
+            result: o.result.as_str().into(),
+            detail: o.detail.clone(),
+            bytes_sent: o.bytes_sent,
+        }
+    }
+}
+
 pub fn default_path() -> PathBuf {
     let base = std::env::var_os("AVMD_HOME")
         .map(PathBuf::from)

@@ -20,6 +20,17 @@ pub struct Row {
     pub trial: Option<bool>,
 }
 
+/// Asks every device at once (each answers or times out on its own).
+pub fn probe_all(devices: Vec<Device>, current: Option<&str>) -> Vec<Row> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = devices
+            .into_iter()
+            .map(|d| s.spawn(move || probe(d, current)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 /// Asks the device; `current` is the SHA-256 of the build it should run (for `outdated`).
 pub fn probe(mut device: Device, current: Option<&str>) -> Row {
     let info = http::request(
