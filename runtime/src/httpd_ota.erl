@@ -57,45 +57,49 @@ upload(Req) ->
             end
     end.
 
+%% An upload under way: where it goes, how far it is, what it must hash to.
+-record(up, {target :: binary(), at :: non_neg_integer(), erased :: non_neg_integer(),
+             size :: non_neg_integer(), sha :: binary(), ctx :: term()}).
+
 stream(Req, Target, #{sha := Sha, size := Size, offset := Offset}) ->
     case ota_image:hash_prefix(Target, Offset, crypto:hash_init(sha256)) of
         {ok, Ctx} ->
             %% a resumed upload starts inside a sector the first attempt already erased
             Erased = (Offset + ?SECTOR - 1) div ?SECTOR * ?SECTOR,
-            pieces(httpd_handler:read_body(Req, #{length => ?PIECE}), Target, Offset, Erased, Size, Sha, Ctx);
+            Up = #up{target = Target, at = Offset, erased = Erased, size = Size, sha = Sha, ctx = Ctx},
+            pieces(httpd_handler:read_body(Req, #{length => ?PIECE}), Up);
         {error, Reason} ->
             error_reply(500, <<"cannot read back the partial image: ", (reason(Reason))/binary>>)
     end.
 
-pieces({error, Reason}, _Target, At, _Erased, Size, _Sha, _Ctx) ->
+pieces({error, Reason}, #up{at = At, size = Size}) ->
     %% the client went away or stalled: what is on flash stays for a resume; the connection closes
     error_reply(400, <<"upload cut at ", (integer_to_binary(At))/binary, " of ", (integer_to_binary(Size))/binary,
                        " bytes (", (reason(Reason))/binary, "); resume from x-avm-offset ",
                        (integer_to_binary(At))/binary>>);
-pieces({Kind, Bin, Req}, Target, At, Erased, Size, Sha, Ctx) ->
-    End = At + byte_size(Bin),
-    if
-        End > Size ->
-            error_reply(400, <<"the body is longer than x-avm-size">>, Req);
-        At =:= 0, Bin =/= <<>> ->
-            case byte_size(Bin) >= 24 andalso ota_image:starts_like_bundle(Bin) of
-                true -> write_piece(Kind, Bin, Req, Target, At, End, Erased, Size, Sha, Ctx);
-                false -> error_reply(422, <<"refused: not an AtomVM bundle (no packbeam header)">>, Req)
-            end;
-        true ->
-            write_piece(Kind, Bin, Req, Target, At, End, Erased, Size, Sha, Ctx)
-    end.
+pieces({_Kind, Bin, Req}, #up{at = At, size = Size}) when At + byte_size(Bin) > Size ->
+    error_reply(400, <<"the body is longer than x-avm-size">>, Req);
+pieces({_Kind, Bin, Req}, #up{at = 0}) when Bin =/= <<>>, byte_size(Bin) < 24 ->
+    error_reply(422, <<"refused: not an AtomVM bundle (no packbeam header)">>, Req);
+pieces({Kind, Bin, Req}, Up = #up{at = 0}) when Bin =/= <<>> ->
+    case ota_image:starts_like_bundle(Bin) of
+        true -> write_piece(Kind, Bin, Req, Up);
+        false -> error_reply(422, <<"refused: not an AtomVM bundle (no packbeam header)">>, Req)
+    end;
+pieces({Kind, Bin, Req}, Up) ->
+    write_piece(Kind, Bin, Req, Up).
 
-write_piece(Kind, Bin, Req, Target, At, End, Erased0, Size, Sha, Ctx0) ->
+write_piece(Kind, Bin, Req, Up = #up{target = Target, at = At, erased = Erased0, ctx = Ctx}) ->
+    End = At + byte_size(Bin),
     case erase_to(Target, Erased0, End) of
         {ok, Erased} ->
             case device_flash:write(Target, At, Bin) of
                 ok ->
                     ok = ota_agent:progress(End),
-                    Ctx = crypto:hash_update(Ctx0, Bin),
+                    Up2 = Up#up{at = End, erased = Erased, ctx = crypto:hash_update(Ctx, Bin)},
                     case Kind of
-                        more -> pieces(httpd_handler:read_body(Req, #{length => ?PIECE}), Target, End, Erased, Size, Sha, Ctx);
-                        ok -> finish(Req, End, Size, Sha, Ctx)
+                        more -> pieces(httpd_handler:read_body(Req, #{length => ?PIECE}), Up2);
+                        ok -> finish(Req, Up2)
                     end;
                 {error, Reason} ->
                     error_reply(500, <<"flash write failed: ", (reason(Reason))/binary>>, Req)
@@ -112,10 +116,10 @@ erase_to(Target, Erased, End) ->
         Error -> Error
     end.
 
-finish(Req, End, Size, _Sha, _Ctx) when End < Size ->
+finish(Req, #up{at = End, size = Size}) when End < Size ->
     error_reply(400, <<"the body ended at ", (integer_to_binary(End))/binary, " of ", (integer_to_binary(Size))/binary,
                        " bytes; resume from x-avm-offset ", (integer_to_binary(End))/binary>>, Req);
-finish(Req, _End, _Size, Sha, Ctx) ->
+finish(Req, #up{sha = Sha, ctx = Ctx}) ->
     case ota_trust:hex(crypto:hash_final(Ctx)) of
         Sha ->
             {ok, Reply} = ota_agent:commit(),
