@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod build_once;
+mod clock;
 mod cmd_build;
 mod cmd_dev;
 mod cmd_devices;

@@ -145,13 +145,7 @@ pub struct Shared {
     pub device_bundle: Mutex<Option<std::sync::Arc<[u8]>>>,
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// Cuts `text` to at most `max` bytes on a char boundary, marking the cut.
 pub fn bounded_line(text: &str, max: usize) -> String {

@@ -66,12 +66,7 @@ pub struct Registry {
     conn: Connection,
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 impl Registry {
     pub fn open_default() -> anyhow::Result<Registry> {
