@@ -7,19 +7,45 @@
 %% request has no body; a body that is not JSON is answered with 400 and the decoder's reason,
 %% without calling the module. The body is read in pieces and refused with 413 past `max_json'
 %% (route option, default 16384 bytes): JSON must be decoded whole, so it gets its own small bound.
+%%
+%% A module written for atomvm_lib's behaviour exports `handle_api_request(Method, PathSuffix, Request,
+%% Args)' instead (mounted as `#{module => Mod, args => Args}' by `httpd:start/1,2'): it gets the
+%% method as an atom, the path below the route, atomvm_lib's request map (`httpd_legacy:request/2')
+%% with the raw body under `body', and answers `ok' / `{ok, Text}' (text/plain), `{ok, Map}' (JSON
+%% through `json_encoder'), `{close, Json}' (JSON, then the connection closes), or `not_found',
+%% `bad_request', `internal_server_error' (bare or in `{error, _}'). Which contract runs is chosen by
+%% what the module exports.
 -module(httpd_api_handler).
 -behaviour(httpd_handler).
 
--export([handle/2]).
+-export([handle/2, legacy_result/1]).
 
 -callback handle_api(Method :: binary(), Bindings :: #{binary() => binary()}, Json :: term(), Req :: map()) ->
     {ok, term()} | {ok, 100..999, term()} | {error, 100..999, binary()}.
+-callback handle_api_request(Method :: atom(), PathSuffix :: [binary()], Request :: map(), Args :: term()) ->
+    ok | {ok, term()} | {close, term()} | not_found | bad_request | internal_server_error | term().
+%% a module exports one contract or the other; `avmd build' checks the routed ones
+-optional_callbacks([handle_api/4, handle_api_request/4]).
 
 -define(DEFAULT_MAX_JSON, 16384).
 
 %% @doc httpd_handler callback.
 -spec handle(map(), map()) -> httpd_handler:result().
-handle(Req = #{bindings := Bindings, method := Method}, Opts = #{handler := Mod}) ->
+handle(Req, Opts = #{module := Mod}) ->
+    handle(Req, maps:remove(module, Opts#{handler => Mod}));
+handle(Req, Opts = #{handler := Mod}) ->
+    case legacy(Mod) of
+        true -> legacy(Req, Opts);
+        false -> ours(Req, Opts)
+    end.
+
+legacy(Fun) when is_function(Fun, 4) ->
+    true;
+legacy(Mod) ->
+    _ = code:ensure_loaded(Mod),
+    not erlang:function_exported(Mod, handle_api, 4) andalso erlang:function_exported(Mod, handle_api_request, 4).
+
+ours(Req = #{bindings := Bindings, method := Method}, Opts = #{handler := Mod}) ->
     Max = maps:get(max_json, Opts, ?DEFAULT_MAX_JSON),
     case body(Req, Max) of
         {ok, <<>>, Req2} ->
@@ -33,6 +59,74 @@ handle(Req = #{bindings := Bindings, method := Method}, Opts = #{handler := Mod}
             json(413, error_body(<<"JSON body too large">>), Req2);
         {error, Reason} ->
             erlang:error({read_body, Reason})
+    end.
+
+%% atomvm_lib's contract: the raw body (bounded like JSON) in its request map.
+legacy(Req, Opts = #{handler := Mod}) ->
+    case body(Req, maps:get(max_json, Opts, ?DEFAULT_MAX_JSON)) of
+        {ok, Body, Req2} ->
+            Suffix = maps:get(path_info, Req2, []),
+            LReq = (httpd_legacy:request(Req2, Suffix))#{body => Body},
+            #{method := Method} = LReq,
+            Args = maps:get(args, Opts, undefined),
+            Result = case Mod of
+                Fun when is_function(Fun, 4) ->
+                    %% atomvm_lib's fun form answers `{ok, Json, _}'
+                    case Fun(Method, Suffix, LReq, Args) of
+                        {ok, Json, _} -> {close, Json};
+                        Other -> Other
+                    end;
+                _ ->
+                    Mod:handle_api_request(Method, Suffix, LReq, Args)
+            end,
+            case legacy_result(Result) of
+                {ok, Status, Headers, Out} ->
+                    {reply, Status, Headers, Out, Req2};
+                {error, Status, Reason} ->
+                    Named = lists:member(Reason, [not_found, bad_request, internal_server_error]),
+                    Named orelse io:format("httpd: ~p:handle_api_request/4 answered ~p~n", [Mod, Reason]),
+                    Text = httpd_reply:reason_phrase(Status),
+                    {reply, Status, [{<<"content-type">>, <<"text/plain">>}], <<Text/binary, "\n">>, Req2}
+            end;
+        {too_large, Req2} ->
+            {reply, 413, [{<<"content-type">>, <<"text/plain">>}], <<"body too large\n">>, Req2};
+        {error, Reason} ->
+            erlang:error({read_body, Reason})
+    end.
+
+%% @doc Pure. An atomvm_lib `handle_api_request/4' answer → a status, headers and body, or an error.
+-spec legacy_result(term()) -> {ok, 200, list(), iodata()} | {error, 400 | 404 | 500, term()}.
+legacy_result(ok) ->
+    text(<<"ok">>);
+legacy_result({ok, A}) when is_atom(A) ->
+    text(atom_to_binary(A, utf8));
+legacy_result({ok, L}) when is_list(L) ->
+    try iolist_size(L) of
+        _ -> text(L)
+    catch
+        _:_ -> json_reply([], L)
+    end;
+legacy_result({ok, Json}) ->
+    json_reply([], Json);
+legacy_result({close, Json}) ->
+    json_reply([{<<"connection">>, <<"close">>}], Json);
+legacy_result({error, Reason}) ->
+    legacy_result(Reason);
+legacy_result(not_found) ->
+    {error, 404, not_found};
+legacy_result(bad_request) ->
+    {error, 400, bad_request};
+legacy_result(Other) ->
+    {error, 500, Other}.
+
+text(Body) ->
+    {ok, 200, [{<<"content-type">>, <<"text/plain">>}], Body}.
+
+json_reply(Headers, Json) ->
+    try json_encoder:encode(Json) of
+        Out -> {ok, 200, [{<<"content-type">>, <<"application/json">>} | Headers], Out}
+    catch
+        _:_ -> {error, 500, {not_json, Json}}
     end.
 
 body(Req = #{body := none}, _Max) ->

@@ -19,6 +19,12 @@
 -export_type([req/0, headers/0, result/0]).
 
 -callback handle(Req :: req(), Opts :: term()) -> result().
+%% atomvm_lib's contract (run by httpd_legacy): `init_handler(PathSuffix, Config)', then
+%% `handle_http_req(Request, State)' per body piece. A module exports one contract or the other, so all
+%% three are optional here; `avmd build' checks each routed module's exports (engine/src/contract.rs).
+-callback init_handler(PathSuffix :: [binary()], Config :: term()) -> {ok, State :: term()} | term().
+-callback handle_http_req(Request :: map(), State :: term()) -> {noreply, term()} | term().
+-optional_callbacks([handle/2, init_handler/2, handle_http_req/2]).
 
 %% @doc The request body in pieces of at most `length' bytes (default 16384), never whole in RAM:
 %% `{more, Bin, Req2}' while more follows, `{ok, LastBin, Req2}' at the end.

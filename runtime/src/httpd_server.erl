@@ -48,7 +48,7 @@ ota({ok, Cfg = #{ota := Ota, routes := Routes}}) when is_map(Ota) ->
     case ota_agent:start(Ota) of
         ok ->
             Routes2 = [{<<"/_avm/*">>, httpd_ota, #{}} | Routes],
-            {ok, Cfg#{routes := Routes2, router => httpd_router:compile(Routes2)}};
+            {ok, Cfg#{routes := Routes2, router => httpd_router:compile(adapt(Routes2))}};
         {error, Reason} ->
             {error, {ota, Reason}}
     end;
@@ -133,11 +133,23 @@ check([{K, V} | Rest], Cfg) ->
         unknown -> {error, {bad_config, unknown_key, K}}
     end;
 check([], Cfg = #{routes := Routes}) ->
-    try httpd_router:compile(Routes) of
+    try httpd_router:compile(adapt(Routes)) of
         Router -> {ok, Cfg#{router => Router}}
     catch
         _:Reason -> {error, {bad_config, routes, Reason}}
     end.
+
+%% A route whose module is written for atomvm_lib's httpd (`handle_http_req/2' and no `handle/2') runs
+%% through `httpd_legacy'; decided once here, not per request.
+adapt([{P, M, Opts} | Rest]) ->
+    _ = code:ensure_loaded(M),
+    Route = case erlang:function_exported(M, handle, 2) orelse not erlang:function_exported(M, handle_http_req, 2) of
+        true -> {P, M, Opts};
+        false -> {P, httpd_legacy, #{handler => M, handler_config => Opts}}
+    end,
+    [Route | adapt(Rest)];
+adapt([]) ->
+    [].
 
 valid(routes, [{P, M, _} | Rest]) when is_binary(P), is_atom(M) -> valid(routes, Rest);
 valid(middleware, [{M, _} | Rest]) when is_atom(M) -> valid(middleware, Rest);

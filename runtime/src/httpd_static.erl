@@ -3,7 +3,7 @@
 %% runtime/host reads the priv dir or the harness's table).
 %%
 %% Route: `{<<"/static/*">>, httpd_static, #{app => hello_web, dir => <<"www">>}}' (or `<<"/*">>').
-%% Options: `app' (required), `dir' (default `<<"www">>'), `cache_control' (default
+%% Options: `app' (required), `dir' (default `<<"www">>', `<<>>' for the priv root), `cache_control' (default
 %% `<<"max-age=60">>', `none' to leave it out), `index' (default `<<"index.html">>').
 %% - `foo.js.gz' is sent for `foo.js' with `content-encoding: gzip' when the client accepts gzip
 %%   (RFC 9110 section 12.5.3, q-values honoured: `gzip;q=0' refuses it); `vary: accept-encoding'
@@ -62,7 +62,10 @@ safe_bytes(R) -> R =:= <<>>.
 
 serve(Req, Rel, Opts) ->
     App = maps:get(app, Opts),
-    File = <<(maps:get(dir, Opts, <<"www">>))/binary, "/", Rel/binary>>,
+    File = case maps:get(dir, Opts, <<"www">>) of
+        <<>> -> Rel;
+        Dir -> <<Dir/binary, "/", Rel/binary>>
+    end,
     Gz = atomvm:read_priv(App, <<File/binary, ".gz">>),
     Headers = [{<<"content-type">>, httpd_mime:type(Rel)} |
         case maps:get(cache_control, Opts, <<"max-age=60">>) of

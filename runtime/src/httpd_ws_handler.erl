@@ -19,10 +19,13 @@
 %% Frames a handler may send: `{text, iodata()}', `{binary, iodata()}', `ping', `{ping, Bin}', `close',
 %% `{close, Code, Reason}'. Sending a close frame (or returning `{stop, State}', which sends 1000) starts
 %% the closing handshake. Pings, pongs and close frames from the client never reach the handler.
+%%
+%% A module written for atomvm_lib's behaviour (`handle_ws_init/3', `handle_ws_message/2', mounted as
+%% `#{module => Mod, args => Args}') is run by `httpd_legacy_ws'; `send/2' pushes to it from any process.
 -module(httpd_ws_handler).
 -behaviour(httpd_handler).
 
--export([handle/2, protocols/1]).
+-export([handle/2, protocols/1, send/2]).
 
 -type frame() :: {text, iodata()} | {binary, iodata()} | ping | {ping, binary()} | close
                | {close, 1000..4999, iodata()}.
@@ -30,7 +33,7 @@
 -type result(State) :: {ok, State} | {reply, frames(), State} | {stop, State}.
 -type reason() :: normal | {remote, none | 1000..4999} | {error, 1002 | 1007 | 1009, binary()} | closed
                 | timeout | {crash, term()}.
--export_type([frame/0, frames/0, reason/0]).
+-export_type([frame/0, frames/0, reason/0, result/1]).
 
 -callback ws_init(Req :: map(), Opts :: term()) ->
     {ok, State :: term()}
@@ -40,12 +43,43 @@
 -callback ws_handle({text, binary()} | {binary, binary()}, State :: term()) -> result(term()).
 -callback ws_info(Msg :: term(), State :: term()) -> result(term()).
 -callback ws_terminate(reason(), State :: term()) -> any().
--optional_callbacks([ws_terminate/2]).
+%% atomvm_lib's contract (httpd_legacy_ws): a module exports one set or the other, so all are optional
+%% here and `avmd build' checks the routed modules (engine/src/contract.rs).
+-callback handle_ws_init(WebSocket :: pid(), PathSuffix :: [binary()], Args :: term()) -> {ok, State :: term()} | term().
+-callback handle_ws_message(Payload :: binary(), State :: term()) ->
+    {reply, iodata(), term()} | {noreply, term()} | {close, iodata(), term()} | {close, term()} | term().
+-optional_callbacks([ws_init/2, ws_handle/2, ws_info/2, ws_terminate/2, handle_ws_init/3, handle_ws_message/2]).
 
 %% @doc The httpd_handler callback: hands the connection to the module named by `handler'.
 -spec handle(map(), #{handler := module(), _ => _}) -> {upgrade, websocket, module(), map()}.
+handle(Req, #{module := Mod} = Opts) when is_atom(Mod) ->
+    handle(Req, maps:remove(module, Opts#{handler => Mod}));
 handle(_Req, #{handler := Mod} = Opts) when is_atom(Mod) ->
-    {upgrade, websocket, Mod, Opts}.
+    _ = code:ensure_loaded(Mod),
+    case erlang:function_exported(Mod, handle_ws_init, 3) of
+        true -> {upgrade, websocket, httpd_legacy_ws, Opts#{module => Mod}};
+        false -> {upgrade, websocket, Mod, Opts}
+    end.
+
+%% @doc atomvm_lib's push: sends `Data' as a text frame on the WebSocket `WebSocket' (the pid its
+%% `handle_ws_init/3' got) from any other process. `{error, closed}' once the connection is gone.
+-spec send(pid(), iodata()) -> ok | {error, closed | timeout}.
+send(WebSocket, _Data) when WebSocket =:= self() ->
+    %% as in atomvm_lib: a callback answers with `{reply, ...}' instead
+    erlang:error(badarg);
+send(WebSocket, Data) when is_pid(WebSocket) ->
+    Ref = erlang:monitor(process, WebSocket),
+    WebSocket ! {'$httpd_ws_send', self(), Ref, Data},
+    receive
+        {Ref, ok} ->
+            erlang:demonitor(Ref, [flush]),
+            ok;
+        {'DOWN', Ref, process, _, _} ->
+            {error, closed}
+    after 5000 ->
+        erlang:demonitor(Ref, [flush]),
+        {error, timeout}
+    end.
 
 %% @doc The subprotocols the client offered in `Sec-WebSocket-Protocol', in its order of preference.
 -spec protocols(map()) -> [binary()].
