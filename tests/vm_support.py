@@ -50,13 +50,24 @@ def copy_project(src, dest):
 
 def run_on_atomvm(project, log, extra=()):
     """Popen of `avmd run --vm atomvm --port 0 PROJECT`, and the port it serves on."""
+    return run_project(project, log, ("--vm", "atomvm", *extra))
+
+
+def run_on_vm(project, log, extra=()):
+    """`avmd run --port 0 PROJECT` on the VM AVMD_VM names: (Popen, port)."""
+    vm = ("--vm", "atomvm") if VM == "atomvm" else ()
+    return run_project(project, log, (*vm, *extra))
+
+
+def run_project(project, log, extra=()):
+    """Popen of `avmd run PROJECT --port 0 EXTRA...`, and the port it serves on."""
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(avmd_binary()), "run", str(project), "--vm", "atomvm", "--port", "0", *extra],
+            [str(avmd_binary()), "run", str(project), "--port", "0", *extra],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     try:
-        m = wait_for(log, r"serving \S+ on http://127\.0\.0\.1:(\d+)/", proc, "avmd run --vm atomvm")
+        m = wait_for(log, r"serving \S+ on http://127\.0\.0\.1:(\d+)/", proc, "avmd run " + " ".join(extra))
     except AssertionError:
         stop(proc)
         raise

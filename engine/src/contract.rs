@@ -1,7 +1,8 @@
 //! Handler contract checks on the route map: each route's module must export the callbacks the
 //! runtime will call (ARCHITECTURE.md "Handlers"): `handle/2` for a plain handler, `handle_api/4`
 //! for the `handler => Mod` of `httpd_api_handler`, `ws_init/2`, `ws_handle/2` and `ws_info/2` for
-//! that of `httpd_ws_handler`. A miss compiles fine and fails on the first request, so it is worth a
+//! that of `httpd_ws_handler` — or atomvm_lib's contract for each (`init_handler/2` +
+//! `handle_http_req/2`, `handle_api_request/4`, `handle_ws_init/3` + `handle_ws_message/2`). A miss compiles fine and fails on the first request, so it is worth a
 //! warning at the route. Pure: routes and the compiled modules' exports in, findings out (compiled
 //! exports, so `export_all` and generated functions count as the VM sees them).
 
@@ -17,27 +18,48 @@ pub enum Module<'a> {
     Missing,
 }
 
-/// The module a route's requests reach and the callbacks it must export; `None` when the scan
-/// could not see the `handler => Mod` of a generic handler (e.g. Opts held in a variable).
-pub fn required(route: &Route) -> Option<(&str, &'static [(&'static str, u32)])> {
+/// A set of callbacks a module must export all of.
+pub type Contract = &'static [(&'static str, u32)];
+
+const HANDLER: &[Contract] = &[
+    &[("handle", 2)],
+    &[("init_handler", 2), ("handle_http_req", 2)],
+];
+const API: &[Contract] = &[&[("handle_api", 4)], &[("handle_api_request", 4)]];
+const WS: &[Contract] = &[
+    &[("ws_init", 2), ("ws_handle", 2), ("ws_info", 2)],
+    &[("handle_ws_init", 3), ("handle_ws_message", 2)],
+];
+
+/// The module a route's requests reach and the contracts it may follow (avmd's own first, then
+/// atomvm_lib's; the runtime picks by the exports, so one complete set is enough); `None` when the
+/// scan could not see the `handler => Mod` of a generic handler (e.g. Opts held in a variable).
+pub fn required(route: &Route) -> Option<(&str, &'static [Contract])> {
     match route.handler.as_str() {
-        "httpd_api_handler" => Some((route.target.as_deref()?, &[("handle_api", 4)])),
-        "httpd_ws_handler" => Some((
-            route.target.as_deref()?,
-            &[("ws_init", 2), ("ws_handle", 2), ("ws_info", 2)],
-        )),
-        h => Some((h, &[("handle", 2)])),
+        "httpd_api_handler" => Some((route.target.as_deref()?, API)),
+        "httpd_ws_handler" => Some((route.target.as_deref()?, WS)),
+        h => Some((h, HANDLER)),
     }
 }
 
-/// One warning per route whose module lacks a required callback or cannot be found.
+/// The callbacks of `contract` that `exported` lacks, as `name/arity`.
+fn missing(contract: Contract, exported: &[(String, u32)]) -> Vec<String> {
+    contract
+        .iter()
+        .filter(|(f, a)| !exported.iter().any(|(g, b)| g == f && b == a))
+        .map(|(f, a)| format!("{f}/{a}"))
+        .collect()
+}
+
+/// One warning per route whose module follows none of its contracts or cannot be found. The
+/// warning names what is missing from the contract the module comes closest to (avmd's on a tie).
 pub fn check<'a>(
     routes: &[Route],
     mut lookup: impl FnMut(&str) -> Module<'a>,
 ) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for (i, r) in routes.iter().enumerate() {
-        let Some((module, callbacks)) = required(r) else {
+        let Some((module, contracts)) = required(r) else {
             continue;
         };
         match lookup(module) {
@@ -50,22 +72,24 @@ pub fn check<'a>(
                 ),
             )),
             Module::Exports(exported) => {
-                let missing: Vec<String> = callbacks
-                    .iter()
-                    .filter(|(f, a)| !exported.iter().any(|(g, b)| g == f && b == a))
-                    .map(|(f, a)| format!("{f}/{a}"))
-                    .collect();
-                if !missing.is_empty() {
-                    out.push((
-                        i,
-                        format!(
-                            "{module} does not export {}, which {} calls for {}",
-                            missing.join(", "),
-                            r.handler,
-                            r.path
-                        ),
-                    ));
+                let gaps: Vec<(Contract, Vec<String>)> =
+                    contracts.iter().map(|c| (*c, missing(c, exported))).collect();
+                if gaps.iter().any(|(_, m)| m.is_empty()) {
+                    continue;
                 }
+                let closest = gaps
+                    .iter()
+                    .min_by_key(|(c, m)| std::cmp::Reverse(c.len() - m.len()))
+                    .expect("every handler kind has a contract");
+                out.push((
+                    i,
+                    format!(
+                        "{module} does not export {}, which {} calls for {}",
+                        closest.1.join(", "),
+                        r.handler,
+                        r.path
+                    ),
+                ));
             }
         }
     }
@@ -106,5 +130,32 @@ mod tests {
         assert!(found[0].1.contains("ws_info/2"), "{}", found[0].1);
         assert!(!found[0].1.contains("ws_init"), "{}", found[0].1);
         assert!(found[1].1.contains("gone"), "{}", found[1].1);
+    }
+
+    #[test]
+    fn atomvm_lib_contracts_satisfy_the_same_routes() {
+        let routes = scan(
+            r#"[{[<<"api">>], #{handler => httpd_api_handler, handler_config => #{module => api}}},
+ {[<<"ws">>], #{handler => httpd_ws_handler, handler_config => #{module => ws}}},
+ {[<<"up">>], #{handler => up}},
+ {[<<"half">>], #{handler => half}}]"#,
+        );
+        let api = ex(&[("handle_api_request", 4)]);
+        let ws = ex(&[("handle_ws_init", 3), ("handle_ws_message", 2)]);
+        let up = ex(&[("init_handler", 2), ("handle_http_req", 2)]);
+        let half = ex(&[("init_handler", 2)]);
+        let found = check(&routes, |m| match m {
+            "httpd_api_handler" | "httpd_ws_handler" => Module::Runtime,
+            "api" => Module::Exports(&api),
+            "ws" => Module::Exports(&ws),
+            "up" => Module::Exports(&up),
+            "half" => Module::Exports(&half),
+            _ => Module::Missing,
+        });
+        // only `half` is short, and of the contract it started on: atomvm_lib's
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, 3);
+        assert!(found[0].1.contains("handle_http_req/2"), "{}", found[0].1);
+        assert!(!found[0].1.contains("handle/2"), "{}", found[0].1);
     }
 }

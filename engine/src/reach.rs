@@ -14,12 +14,20 @@ use crate::beam::Beam;
 
 /// Edges that do not count, and what brings the target in instead. `httpd_conn` names
 /// `httpd_ws_conn` only to hand over a connection that a WebSocket route upgraded; an app upgrades
-/// only through `httpd_ws_handler` or a handler returning `{upgrade, websocket, ...}`.
-const SOFT_EDGES: &[(&str, &str, &[&str])] = &[(
-    "httpd_conn",
-    "httpd_ws_conn",
-    &["httpd_ws_handler", "websocket"],
-)];
+/// only through `httpd_ws_handler` or a handler returning `{upgrade, websocket, ...}`. The adapters
+/// of atomvm_lib's API are needed only by an app with a module written for it, which names its own
+/// callbacks (`handle_http_req`, `handle_api_request`, `handle_ws_init`) as exports.
+const SOFT_EDGES: &[(&str, &str, &[&str])] = &[
+    (
+        "httpd_conn",
+        "httpd_ws_conn",
+        &["httpd_ws_handler", "websocket"],
+    ),
+    ("httpd_server", "httpd_legacy", &["handle_http_req"]),
+    ("httpd_api_handler", "httpd_legacy", &["handle_api_request"]),
+    ("httpd_api_handler", "json_encoder", &["handle_api_request"]),
+    ("httpd_ws_handler", "httpd_legacy_ws", &["handle_ws_init"]),
+];
 
 /// The names among `candidates` that `beam` mentions as atoms (atom table or literals).
 fn mentions<'a>(beam: &Beam, candidates: &[&'a str]) -> HashSet<&'a str> {
@@ -130,9 +138,9 @@ impl Walk {
     }
 
     fn visit(&mut self, names: &Names, from: Option<&str>) {
-        // A soft edge's source names its own triggers (httpd_conn matches `{upgrade, websocket, ..}`):
-        // only other modules count.
-        if !SOFT_EDGES.iter().any(|(f, _, _)| Some(*f) == from) {
+        // Only the app's own modules trigger: runtime modules name the triggers themselves
+        // (httpd_conn matches `{upgrade, websocket, ..}`, behaviours list their callbacks).
+        if from.is_none() {
             self.triggered.extend(names.triggers.iter().copied());
         }
         for name in &names.modules {
@@ -174,9 +182,13 @@ mod tests {
         let all: Vec<&str> = rt.iter().map(|(n, _)| *n).collect();
         let names: Vec<(&str, Names)> = rt.iter().map(|(n, b)| (*n, Names::of(b, &all))).collect();
         let pairs: Vec<(&str, &Names)> = names.iter().map(|(n, x)| (*n, x)).collect();
-        let by_name = |n: &str| names.iter().find(|(m, _)| *m == n).unwrap().1.clone();
         // An app that names httpd_server only: the HTTP core, no WebSocket, no middleware.
-        let http = reachable(&[by_name("httpd_server")], &pairs);
+        // An app's names, as Names::of reads them from its beams.
+        let app = |modules: &[&str], triggers: &[&'static str]| Names {
+            modules: modules.iter().map(|m| m.to_string()).collect(),
+            triggers: triggers.to_vec(),
+        };
+        let http = reachable(&[app(&["httpd_server"], &[])], &pairs);
         for m in [
             "httpd_server",
             "httpd_conn",
@@ -191,16 +203,34 @@ mod tests {
             "httpd_ws_frame",
             "httpd_mw_cors",
             "httpd_static",
+            "httpd_legacy",
+            "httpd_legacy_ws",
+            "json_encoder",
         ] {
             assert!(!http.contains(m), "{m} not in {http:?}");
         }
         // Naming httpd_ws_handler brings the WebSocket connection and codec in.
         let ws = reachable(
-            &[by_name("httpd_server"), by_name("httpd_ws_handler")],
+            &[app(
+                &["httpd_server", "httpd_ws_handler"],
+                &["httpd_ws_handler"],
+            )],
             &pairs,
         );
         for m in ["httpd_ws_conn", "httpd_ws_frame", "httpd_ws_handler"] {
             assert!(ws.contains(m), "{m} in {ws:?}");
+        }
+        assert!(!ws.contains("httpd_legacy_ws"), "{ws:?}");
+        // A module written for atomvm_lib's WebSocket contract brings its adapter.
+        let legacy = reachable(
+            &[app(
+                &["httpd", "httpd_ws_handler"],
+                &["httpd_ws_handler", "handle_ws_init"],
+            )],
+            &pairs,
+        );
+        for m in ["httpd_legacy_ws", "httpd_ws_conn", "httpd_server"] {
+            assert!(legacy.contains(m), "{m} in {legacy:?}");
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The route map, read from source without running it: a plain scan of Erlang source for route tuples
-//! `{<<"/path">>, handler_module, Opts}` (the form `httpd_server` takes), and the conflicts among them
+//! `{<<"/path">>, handler_module, Opts}` (the form `httpd_server` takes) and atomvm_lib's handler entries
+//! `{[<<"api">>], #{handler => Mod, handler_config => Config}}` (the form `httpd:start/2` takes, listed
+//! as the pattern `/api/*` it becomes), and the conflicts among them
 //! (the same pattern twice with overlapping methods: `httpd_router` takes the first match, so the second
 //! is never reached for those methods). Shared by the dev dashboard and the language server. It is not
 //! an Erlang parser: routes built at run time (computed paths, lists from other modules) are not seen,
@@ -23,12 +25,15 @@ pub struct Route {
     pub line: u32,
     /// 1-based column (in characters) of the tuple's `{`.
     pub column: u32,
+    /// Characters of the tuple's head as written (`{<<"/path">>`, `{[<<"api">>]`).
+    #[serde(skip)]
+    pub head: u32,
 }
 
 impl Route {
-    /// The characters of the tuple's head `{<<"/path">>`, which is what an editor underlines.
+    /// The characters of the tuple's head, which is what an editor underlines.
     pub fn head_span(&self) -> u32 {
-        (self.path.chars().count() + "{<<\"\">>".len()) as u32
+        self.head
     }
 }
 
@@ -171,6 +176,112 @@ pub fn scan(source: &str) -> Vec<Route> {
             methods,
             line,
             column,
+            head: (path.chars().count() + "{<<\"\">>".len()) as u32,
+        });
+    }
+    routes.extend(scan_atomvm_lib(&text));
+    routes.sort_by_key(|r| (r.line, r.column));
+    routes
+}
+
+/// The value atom of the first `key => atom` in `body` (a key that only starts with `key`, such as
+/// `handler_config` for `handler`, is skipped).
+fn map_atom<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+    let mut rest = body;
+    while let Some(i) = rest.find(key) {
+        let before = rest[..i].chars().next_back();
+        let after = &rest[i + key.len()..];
+        if !before.is_some_and(is_atom_char) {
+            if let Some(arrow) = after.trim_start().strip_prefix("=>") {
+                return take_atom(arrow).map(|(a, _)| a);
+            }
+        }
+        rest = after;
+    }
+    None
+}
+
+/// Whether `body` holds `handler => ?MODULE`.
+fn map_macro_module(body: &str) -> Option<()> {
+    let i = body.find("handler")?;
+    let arrow = body[i + 7..].trim_start().strip_prefix("=>")?;
+    arrow.trim_start().starts_with("?MODULE").then_some(())
+}
+
+/// The segments of a prefix list `[<<"api">>, "v1"]` at the start of `s` and the characters it takes,
+/// or `None` when it is anything else.
+fn prefix_list(s: &str) -> Option<(Vec<String>, usize)> {
+    let mut rest = s.strip_prefix('[')?;
+    let mut segs = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix(']') {
+            return Some((segs, s.len() - r.len()));
+        }
+        if !segs.is_empty() {
+            rest = rest.strip_prefix(',')?.trim_start();
+        }
+        let (open, close) = if rest.starts_with("<<\"") {
+            ("<<\"", "\">>")
+        } else {
+            ("\"", "\"")
+        };
+        let after = rest.strip_prefix(open)?;
+        let end = after.find(close)?;
+        let seg = &after[..end];
+        if seg.is_empty() || seg.contains(['\n', '"', '/']) {
+            return None;
+        }
+        segs.push(seg.to_string());
+        rest = &after[end + close.len()..];
+    }
+}
+
+/// atomvm_lib's handler entries `{[<<"api">>], #{handler => Mod, handler_config => #{module => M}}}`:
+/// each becomes the route `/api/*` (`/*` for `[]`) on `Mod`; for the generic handlers the target is
+/// the `module => M` of the handler config.
+fn scan_atomvm_lib(text: &str) -> Vec<Route> {
+    let module = text
+        .find("-module(")
+        .and_then(|i| take_atom(&text[i + 8..]).map(|(m, _)| m.to_string()));
+    let mut routes = Vec::new();
+    let mut from = 0;
+    while let Some(rel) = text[from..].find("{[") {
+        let start = from + rel;
+        from = start + 1;
+        let Some((segs, len)) = prefix_list(&text[start + 1..]) else {
+            continue;
+        };
+        let Some(rest) = text[start + 1 + len..].trim_start().strip_prefix(',') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        if !rest.starts_with("#{") {
+            continue;
+        }
+        let body = balanced(&rest[1..]);
+        let Some(handler) = map_atom(body, "handler").or_else(|| {
+            // `handler => ?MODULE`, as atomvm_lib's own example writes it
+            map_macro_module(body).and(module.as_deref())
+        }) else {
+            continue;
+        };
+        let target = match body.find("handler_config") {
+            Some(i) if matches!(handler, "httpd_api_handler" | "httpd_ws_handler") => {
+                map_atom(&body[i..], "module").map(str::to_string)
+            }
+            _ => None,
+        };
+        let path = segs.iter().fold(String::new(), |p, s| p + "/" + s) + "/*";
+        let (line, column) = position(text, start);
+        routes.push(Route {
+            path,
+            handler: handler.to_string(),
+            target,
+            methods: Vec::new(),
+            line,
+            column,
+            head: text[start..start + 1 + len].chars().count() as u32,
         });
     }
     routes
@@ -251,6 +362,7 @@ pub fn scan_elixir(source: &str) -> Vec<Route> {
             methods,
             line,
             column,
+            head: (path.chars().count() + "{\"\"".len()) as u32,
         });
     }
     routes
@@ -427,6 +539,7 @@ end
             methods: methods.iter().map(|m| m.to_string()).collect(),
             line,
             column: 1,
+            head: 0,
         }
     }
 
@@ -528,6 +641,52 @@ routes() ->
     }
 
     #[test]
+    fn atomvm_lib_handler_entries_are_routes_on_their_prefix() {
+        let src = r#"-module(web).
+start() ->
+    Config = [
+        {[<<"api">>, "v1"], #{
+            handler => httpd_api_handler,
+            handler_config => #{module => my_api}
+        }},
+        {[<<"ws">>], #{handler_config => #{module => my_ws}, handler => httpd_ws_handler}},
+        {[<<"ota">>], #{handler => ?MODULE}},
+        {[<<"up">>], #{handler => uploader}},
+        % {[<<"old">>], #{handler => gone}},
+        {[], #{handler => httpd_file_handler, handler_config => #{app => my_app}}}
+    ],
+    httpd:start(8080, Config),
+    X = {[1, 2], #{handler => not_a_route}}.
+"#;
+        let r = scan(src);
+        let got: Vec<(&str, &str, Option<&str>, u32, u32)> = r
+            .iter()
+            .map(|r| {
+                (
+                    r.path.as_str(),
+                    r.handler.as_str(),
+                    r.target.as_deref(),
+                    r.line,
+                    r.head,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/api/v1/*", "httpd_api_handler", Some("my_api"), 4, 18),
+                ("/ws/*", "httpd_ws_handler", Some("my_ws"), 8, 11),
+                ("/ota/*", "web", None, 9, 12),
+                ("/up/*", "uploader", None, 10, 11),
+                ("/*", "httpd_file_handler", None, 12, 3),
+            ]
+        );
+        // the two catch-alls of either kind conflict like any others
+        let both = scan("[{[], #{handler => a}}, {<<\"/*\">>, b}]");
+        assert_eq!(conflicts(&both).len(), 1);
+    }
+
+    #[test]
     fn garbage_gives_no_routes_and_no_panic() {
         for s in [
             "",
@@ -537,6 +696,12 @@ routes() ->
             "{<<\"/x\">>, Var, []}",
             "{<<\"/x\">>, m, #{",
             "%{<<\"/x\">>, m}",
+            "{[",
+            "{[<<\"a",
+            "{[<<\"a\">>",
+            "{[<<\"a\">>], #{handler",
+            "{[<<\"a\">>], #{handler =>",
+            "{[\"a\" \"b\"], #{handler => x}}",
         ] {
             let _ = scan(s);
         }

@@ -161,6 +161,7 @@ mod tests {
             methods: vec![],
             line: 4,
             column: 9,
+            head: 17,
         };
         let r = route_range(&route, Some("        {<<\"/api/hello\">>, h, #{}},"));
         assert_eq!(r, Range::new(Position::new(3, 8), Position::new(3, 25)));

@@ -317,7 +317,7 @@ respond({upgrade, Req, Mod, WsOpts}, C) ->
     _ = httpd_ws_conn:upgrade(Req, Mod, WsOpts),
     tcp_transport:close(C#c.sock).
 
-crashed(_Req, exit, {httpd, closed}, _Stack, C) ->
+crashed(_Req, exit, {httpd_conn, closed}, _Stack, C) ->
     %% The client went away while a handler was streaming to it: nothing to log.
     tcp_transport:close(C#c.sock);
 crashed(Req, Class, Reason, Stack, #c{sock = S}) ->
@@ -530,7 +530,7 @@ stream_body(Data, Fin, #{'$conn' := #conn{socket = S}}) ->
 stream_send(S, Data) ->
     case tcp_transport:send(S, Data) of
         ok -> ok;
-        {error, _} -> exit({httpd, closed})
+        {error, _} -> exit({httpd_conn, closed})
     end.
 
 %% ---------------------------------------------------------------------------------------------

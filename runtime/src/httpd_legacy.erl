@@ -124,11 +124,9 @@ lower_char(C) -> C.
 %% `path_suffix' (the segments after the handler's prefix), `uri' (the request target, a string),
 %% `query_params', `headers' (`headers/1'), `socket'. `body' is added per piece.
 -spec request(map(), [binary()]) -> map().
-request(Req = #{method := Method, path := Path, raw_path := Raw, qs := Qs, headers := Headers}, Suffix) ->
-    Uri = case Qs of
-        <<>> -> binary_to_list(Raw);
-        _ -> binary_to_list(<<Raw/binary, "?", Qs/binary>>)
-    end,
+request(Req = #{method := Method, path := Path, raw_path := Raw, headers := Headers}, Suffix) ->
+    %% raw_path is the request target as sent, query included
+    Uri = binary_to_list(Raw),
     #{
         method => method(Method),
         path => [S || S <- binary:split(Path, <<"/">>, [global]), S =/= <<>>],

@@ -48,7 +48,7 @@ query_keys_are_atoms_only_when_they_exist_test() ->
     ?assertError(badarg, binary_to_existing_atom(Key, utf8)).
 
 request_map_is_atomvm_libs_test() ->
-    Req = #{method => <<"POST">>, path => <<"/api/items/7">>, raw_path => <<"/api/items/7">>,
+    Req = #{method => <<"POST">>, path => <<"/api/items/7">>, raw_path => <<"/api/items/7?a=1">>,
             qs => <<"a=1">>, query => [{<<"a">>, <<"1">>}],
             headers => [{<<"content-length">>, <<"3">>}, {<<"accept">>, <<"a">>}, {<<"accept">>, <<"b">>}]},
     L = httpd_legacy:request(Req, [<<"items">>, <<"7">>]),
