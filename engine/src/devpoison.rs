@@ -49,13 +49,28 @@ pub fn poison_beam(
     missing: &[Mfa],
     platform: Platform,
 ) -> Result<Vec<u8>, PoisonError> {
+    redirect_imports(bytes, |call| {
+        missing
+            .contains(call)
+            .then(|| (call.module.clone(), poisoned_name(&call.function, platform)))
+    })
+}
+
+/// Rewrites one BEAM so that each import `to` maps to `Some((module, function))` calls that instead
+/// (same arity); the others are untouched, and a beam with none comes back unchanged. New atoms are
+/// appended to `AtU8`; the code refers to imports by their `ImpT` index, so nothing else changes.
+pub fn redirect_imports(
+    bytes: &[u8],
+    to: impl Fn(&Mfa) -> Option<(String, String)>,
+) -> Result<Vec<u8>, PoisonError> {
     let wrap = |error: BeamError, module: &str| PoisonError::Beam {
         module: module.to_string(),
         error,
     };
     let beam = beam::parse(bytes).map_err(|e| wrap(e, "?"))?;
     let imports = beam::imports(&beam).map_err(|e| wrap(e, &beam.module))?;
-    if !imports.iter().any(|i| missing.contains(i)) {
+    let targets: Vec<Option<(String, String)>> = imports.iter().map(&to).collect();
+    if targets.iter().all(Option::is_none) {
         return Ok(bytes.to_vec());
     }
     let mut atoms = beam.atoms.clone();
@@ -64,23 +79,27 @@ pub fn poison_beam(
         .enumerate()
         .map(|(i, a)| (a.clone(), i as u32 + 1))
         .collect();
-    let impt = beam.chunk(b"ImpT").expect("imports were read from ImpT");
-    let mut new_impt = impt.data.clone();
-    for (i, call) in imports.iter().enumerate() {
-        if !missing.contains(call) {
-            continue;
-        }
-        let name = poisoned_name(&call.function, platform);
+    let mut atom_of = |name: String| -> Result<u32, PoisonError> {
         if name.chars().count() > 255 {
             return Err(PoisonError::AtomTooLong(name));
         }
-        let atom = *index.entry(name.clone()).or_insert_with(|| {
+        Ok(*index.entry(name.clone()).or_insert_with(|| {
             atoms.push(name);
             atoms.len() as u32
-        });
+        }))
+    };
+    let impt = beam.chunk(b"ImpT").expect("imports were read from ImpT");
+    let mut new_impt = impt.data.clone();
+    for (i, target) in targets.into_iter().enumerate() {
+        let Some((module, function)) = target else {
+            continue;
+        };
         // ImpT entry i: u32 count header, then (module, function, arity) u32 triples.
-        let at = 4 + 12 * i + 4;
-        new_impt[at..at + 4].copy_from_slice(&atom.to_be_bytes());
+        let at = 4 + 12 * i;
+        let m = atom_of(module)?;
+        let f = atom_of(function)?;
+        new_impt[at..at + 4].copy_from_slice(&m.to_be_bytes());
+        new_impt[at + 4..at + 8].copy_from_slice(&f.to_be_bytes());
     }
     let compact = is_compact_atom_table(&beam);
     let chunks: Vec<Chunk> = beam

@@ -10,7 +10,7 @@ use crate::etf::{self, Term};
 use crate::runner::Runner;
 pub use crate::runner::{ConsoleLine, ConsoleStream, RunError};
 use crate::vm_link::{Incoming, VmLink};
-use crate::{beam, packbeam, runtime_lib};
+use crate::{beam, host_shims, packbeam, runtime_lib};
 use serde::Deserialize;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -245,6 +245,8 @@ fn load_request(bundle: &[u8], state_dir: &Path) -> Result<Vec<u8>, RunError> {
     for s in sections {
         let data = if s.is_beam() {
             beam::for_otp(&s.data)
+                .map_err(|e| e.to_string())
+                .and_then(|b| host_shims::for_host(&b).map_err(|e| e.to_string()))
                 .map_err(|e| RunError::Rejected(format!("cannot load {}: {e}", s.name)))?
         } else {
             s.data

@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod etf;
 pub mod files;
 pub mod host;
+pub mod host_shims;
 pub mod ota_pub;
 pub mod packbeam;
 pub mod project;

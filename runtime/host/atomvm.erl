@@ -4,6 +4,8 @@
 %% Never packed into a bundle.
 -module(atomvm).
 -export([platform/0, read_priv/2, add_priv/3, random/0, rand_bytes/1]).
+%% `erlang:system_info/1' as AtomVM answers it: the host runner redirects the bundle's calls here
+-export([system_info/1]).
 %% AtomVM's POSIX file NIFs, over OTP's `file' (raw): what `device_flash' uses for `avmd sim' flash
 -export([posix_open/2, posix_open/3, posix_close/1, posix_read/2, posix_pread/3, posix_pwrite/3,
          posix_mkdir/2, posix_rename/2, posix_unlink/1]).
@@ -95,3 +97,21 @@ posix_rename(From, To) -> file:rename(iolist_to_binary(From), iolist_to_binary(T
 
 -spec posix_unlink(iodata()) -> ok | {error, atom()}.
 posix_unlink(Path) -> file:delete(iolist_to_binary(Path)).
+
+%% @doc `erlang:system_info/1' with AtomVM's answers (src/libAtomVM/nifs.c at the pinned commit), which
+%% the host runner points every bundle call of it at (engine/src/host_shims.rs): AtomVM's own keys
+%% (`atomvm_version', `avm_floatsize', `system_architecture' as AtomVM types it), OTP's answer for the
+%% keys both have, and `undefined' for any other key, as generic_unix AtomVM answers
+%% `esp32_free_heap_size' and the like where OTP raises badarg. `machine' stays OTP's "BEAM": the
+%% runtime (tcp_transport, device_flash) reads it to know which VM it runs on, and that is still OTP.
+-spec system_info(atom()) -> term().
+system_info(atomvm_version) -> <<"0.8.0-dev+avmd.host">>;
+system_info(system_architecture) -> list_to_binary(erlang:system_info(system_architecture));
+system_info(avm_floatsize) -> 8;
+system_info(Key) when Key =:= machine; Key =:= process_count; Key =:= port_count; Key =:= atom_count; Key =:= wordsize;
+                      Key =:= system_version; Key =:= otp_release; Key =:= break_ignored;
+                      Key =:= schedulers; Key =:= schedulers_online; Key =:= emu_flavor ->
+    erlang:system_info(Key);
+system_info(refc_binary_info) -> [];
+system_info(Key) when is_atom(Key) -> undefined;
+system_info(Key) -> erlang:error(badarg, [Key]).

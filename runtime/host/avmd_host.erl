@@ -210,6 +210,21 @@ listen_port(Console) ->
                 {ok, No} -> {ok, No};
                 _ -> none
             end;
+        [] -> listen_socket(App)
+    end.
+
+%% The same for a server on OTP's `socket' module (tcp_transport's `socket' backend, which
+%% `httpd:start/1,2' uses so atomvm_lib handlers get a `socket' as on a device).
+listen_socket(App) ->
+    Found = [S || S <- socket:which_sockets(tcp),
+                  lists:member(maps:get(owner, socket:info(S), undefined), App),
+                  socket:getopt(S, {socket, acceptconn}) =:= {ok, true}],
+    case Found of
+        [S | _] ->
+            case socket:sockname(S) of
+                {ok, #{port := No}} -> {ok, No};
+                _ -> none
+            end;
         [] -> none
     end.
 

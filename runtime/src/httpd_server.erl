@@ -31,10 +31,14 @@ start(Config) when is_map(Config) ->
         {ok, Cfg} ->
             Opts = copy([port, address, backlog, max_connections, on_full], Cfg,
                         #{protocol => httpd_conn, args => conn_config(Cfg)}),
-            %% transport is optional: tcp_transport picks the VM's own when it is not given
+            %% transport is optional: tcp_transport picks the VM's own when it is not given, except
+            %% that modules written for atomvm_lib get a `socket' in their request on OTP too
             gen_tcp_server:start(case Cfg of
                 #{transport := T} -> Opts#{transport => T};
-                _ -> Opts
+                #{routes := Routes} -> case atomvm_lib_routes(Routes) of
+                    true -> Opts#{transport => socket};
+                    false -> Opts
+                end
             end);
         Error ->
             Error
@@ -139,11 +143,29 @@ check([], Cfg = #{routes := Routes}) ->
         _:Reason -> {error, {bad_config, routes, Reason}}
     end.
 
+%% Whether a route runs a module written for atomvm_lib's API (whose request carries the socket).
+atomvm_lib_routes([{_, M, Opts} | Rest]) ->
+    Legacy = case {M, Opts} of
+        {httpd_api_handler, #{module := _}} -> true;
+        {httpd_api_handler, #{handler := H}} -> exports(H, handle_api_request, 4);
+        {httpd_ws_handler, #{module := _}} -> true;
+        {httpd_ws_handler, #{handler := H}} -> exports(H, handle_ws_init, 3);
+        _ -> not exports(M, handle, 2) andalso exports(M, handle_http_req, 2)
+    end,
+    Legacy orelse atomvm_lib_routes(Rest);
+atomvm_lib_routes([]) ->
+    false.
+
+exports(M, F, A) when is_atom(M) ->
+    _ = code:ensure_loaded(M),
+    erlang:function_exported(M, F, A);
+exports(_, _, _) ->
+    false.
+
 %% A route whose module is written for atomvm_lib's httpd (`handle_http_req/2' and no `handle/2') runs
 %% through `httpd_legacy'; decided once here, not per request.
 adapt([{P, M, Opts} | Rest]) ->
-    _ = code:ensure_loaded(M),
-    Route = case erlang:function_exported(M, handle, 2) orelse not erlang:function_exported(M, handle_http_req, 2) of
+    Route = case exports(M, handle, 2) orelse not exports(M, handle_http_req, 2) of
         true -> {P, M, Opts};
         false -> {P, httpd_legacy, #{handler => M, handler_config => Opts}}
     end,

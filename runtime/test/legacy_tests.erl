@@ -105,3 +105,12 @@ ws_answers_test_() ->
      ?_assertEqual({reply, [{text, "bye"}, {close, 1000, <<>>}], {m, s}}, W({close, "bye", s})),
      ?_assertEqual({stop, {m, s}}, W({close, s})),
      ?_assertEqual({reply, {close, 1011, <<"handler error">>}, {m, undefined}}, W(oops))].
+
+%% The host shim the host runner points erlang:system_info/1 at (engine/src/host_shims.rs).
+host_system_info_answers_like_atomvm_test_() ->
+    [?_assertEqual(undefined, atomvm:system_info(esp32_free_heap_size)),
+     ?_assert(is_binary(atomvm:system_info(atomvm_version))),
+     ?_assert(is_binary(atomvm:system_info(system_architecture))),
+     ?_assertEqual("BEAM", atomvm:system_info(machine)),
+     ?_assertEqual(erlang:system_info(wordsize), atomvm:system_info(wordsize)),
+     ?_assertError(badarg, atomvm:system_info("not an atom"))].

@@ -8,7 +8,9 @@ handle_api_request(get, [<<"system_info">>], _Request, _Args) ->
     {ok, #{
         platform => atomvm:platform(),
         word_size => erlang:system_info(wordsize),
-        process_count => erlang:system_info(process_count)
+        process_count => erlang:system_info(process_count),
+        %% an ESP32's own key: `undefined' (null) anywhere else, the host included
+        free_heap => erlang:system_info(esp32_free_heap_size)
     }};
 handle_api_request(get, [<<"greet">>], #{query_params := Query}, _Args) ->
     %% values are strings, keys atoms, as atomvm_lib gives them

@@ -38,6 +38,13 @@ form(<<"echo">>, Req, #{config := Config}) ->
     {reply, #{"Content-Type" => "application/json"},
      json_encoder:encode(#{method => M, path => P, suffix => Suffix, uri => Uri, query => Q,
                            atom_keys => [K || K <- Keys, is_atom(K)], headers => H, body => B,
-                           config => Config, socket => Req =/= maps:remove(socket, Req)}),
+                           config => Config, peer_port => peer_port(maps:get(socket, Req))}),
      nostate};
 form(_, _Req, _S) -> {error, not_found}.
+
+%% atomvm_lib's handlers call socket:peername/1 on the request's socket (its httpd_example does).
+peer_port(Socket) ->
+    case socket:peername(Socket) of
+        {ok, #{port := Port}} -> Port;
+        Other -> iolist_to_binary(io_lib:format("~p", [Other]))
+    end.
