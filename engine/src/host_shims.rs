@@ -7,8 +7,11 @@
 use crate::beam::Mfa;
 use crate::devpoison::{self, PoisonError};
 
-/// `(module, function, arity)` on the device → `(module, function)` of its host shim.
-pub const REDIRECTS: &[((&str, &str, u32), (&str, &str))] =
+/// A call as the device has it, `(module, function, arity)`.
+type DeviceCall = (&'static str, &'static str, u32);
+
+/// Device call → `(module, function)` of its host shim, same arity.
+pub const REDIRECTS: &[(DeviceCall, (&str, &str))] =
     &[(("erlang", "system_info", 1), ("atomvm", "system_info"))];
 
 fn shim(call: &Mfa) -> Option<(String, String)> {
