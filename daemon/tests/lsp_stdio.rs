@@ -40,9 +40,16 @@ impl Scratch {
 
     /// A copy of its own: tests of one binary run at once.
     fn tagged(tag: &str) -> Scratch {
+        Scratch::of("hello_web", tag)
+    }
+
+    /// A copy of `examples/EXAMPLE` of its own.
+    fn of(example: &str, tag: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("avmd-lsp-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hello_web");
+        let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(example);
         copy_tree(&example, &dir);
         Scratch(dir.canonicalize().unwrap())
     }
@@ -555,6 +562,69 @@ fn lsp_reads_routes_from_elixir_sources() {
     assert!(
         !diags.iter().any(|x| x["code"] == "handler-contract"),
         "{diags:#?}"
+    );
+    c.shutdown_and_exit();
+}
+
+#[test]
+fn lsp_maps_atomvm_lib_routes_and_checks_their_contracts() {
+    let scratch = Scratch::of("legacy_httpd", "legacy");
+    let root = scratch.0.clone();
+    let start = root.join("src/legacy_httpd.erl");
+    let start_text = std::fs::read_to_string(&start).unwrap();
+    let mut c = Client::start(&root);
+    c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": uri(&root), "capabilities": {}}),
+    );
+    c.notify("initialized", json!({}));
+
+    let routes = c.request("avmd/routes", json!({}));
+    let routes = routes.as_array().expect("a list of routes");
+    let got: Vec<(&str, &str)> = routes
+        .iter()
+        .map(|r| (r["path"].as_str().unwrap(), r["handler"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/api/*", "httpd_api_handler"),
+            ("/ws/*", "httpd_ws_handler"),
+            ("/upload/*", "legacy_upload"),
+            ("/hello/*", "hello_avmd"),
+            ("/*", "httpd_file_handler"),
+        ]
+    );
+    assert_eq!(routes[0]["target"], "legacy_api");
+    assert_eq!(
+        routes[2]["range"]["start"]["line"],
+        line_of(&start_text, "{[<<\"upload\">>]")
+    );
+
+    // The upload handler loses handle_http_req/2: a contract warning at its route in the start module.
+    let upload = root.join("src/legacy_upload.erl");
+    let text = std::fs::read_to_string(&upload).unwrap().replace(
+        "-export([init_handler/2, handle_http_req/2]).",
+        "-export([init_handler/2]).\n-compile(nowarn_unused_function).",
+    );
+    c.save(&upload, &text);
+    let diags = c.diagnostics(&start, "a handler-contract warning", |d| {
+        d.iter().any(|x| x["code"] == "handler-contract")
+    });
+    let w = diags
+        .iter()
+        .find(|x| x["code"] == "handler-contract")
+        .unwrap();
+    assert!(
+        w["message"]
+            .as_str()
+            .unwrap()
+            .contains("legacy_upload does not export handle_http_req/2"),
+        "{w}"
+    );
+    assert_eq!(
+        w["range"]["start"]["line"],
+        line_of(&start_text, "{[<<\"upload\">>]")
     );
     c.shutdown_and_exit();
 }
