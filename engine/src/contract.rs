@@ -81,12 +81,17 @@ pub fn check<'a>(
                     .iter()
                     .min_by_key(|(c, m)| std::cmp::Reverse(c.len() - m.len()))
                     .expect("every handler kind has a contract");
+                // a plain handler is called by the server itself, a generic one's module by it
+                let caller = if r.handler == module {
+                    "the server"
+                } else {
+                    r.handler.as_str()
+                };
                 out.push((
                     i,
                     format!(
-                        "{module} does not export {}, which {} calls for {}",
+                        "{module} does not export {}, which {caller} calls for {}",
                         closest.1.join(", "),
-                        r.handler,
                         r.path
                     ),
                 ));
