@@ -17,7 +17,7 @@
 %% checked elsewhere (profile above, port/address/on_full by gen_tcp_server, routes/middleware below).
 -define(KEYS, #{
     port => any, address => any, transport => any, profile => any, on_full => any, routes => any, middleware => any,
-    ota => any,
+    ota => any, mdns => any,
     max_connections => 1, backlog => 1, max_request_line => 1, max_header_bytes => 1, max_headers => 1,
     header_timeout => 1, idle_timeout => 1, idle_report_after => 1, max_keepalive_requests => 1,
     max_ws_message => 1, ws_idle_timeout => 1, max_body => 0, max_ws_connections => 0
@@ -33,18 +33,63 @@ start(Config) when is_map(Config) ->
                         #{protocol => httpd_conn, args => conn_config(Cfg)}),
             %% transport is optional: tcp_transport picks the VM's own when it is not given, except
             %% that modules written for atomvm_lib get a `socket' in their request on OTP too
-            gen_tcp_server:start(case Cfg of
+            mdns(Cfg, gen_tcp_server:start(case Cfg of
                 #{transport := T} -> Opts#{transport => T};
                 #{routes := Routes} -> case atomvm_lib_routes(Routes) of
                     true -> Opts#{transport => socket};
                     false -> Opts
                 end
-            end);
+            end));
         Error ->
             Error
     end;
 start(_) ->
     {error, {bad_config, not_a_map}}.
+
+%% `mdns => #{...}' (docs/devices.md): once the port is bound, `mdns_responder' announces the server as
+%% `<device>._avmd._tcp.local', with the OTA facts in TXT when `ota' is on. The interface is
+%% `mdns => #{interface => Ip}' or the server's own address. A device announces; a VM on a
+%% computer only when `AVMD_MDNS=1' (`avmd sim --mdns', the tests' network namespaces), so nothing
+%% multicasts onto a developer's LAN by surprise.
+mdns(Cfg = #{mdns := Mdns}, {ok, Server}) when is_map(Mdns) ->
+    If = maps:get(interface, Mdns, maps:get(address, Cfg, any)),
+    case announces() of
+        false ->
+            ok;
+        true when not is_tuple(If) ->
+            io:format("httpd: mdns needs the device's address: mdns => #{interface => {A, B, C, D}}~n");
+        true ->
+            Facts = txt(Cfg),
+            Instance = maps:get(instance, Mdns, proplists:get_value(<<"device">>, Facts, device_flash:device_id())),
+            case mdns_responder:start(Server, maps:merge(#{interface => If, http_port => port(Server),
+                                                           instance => Instance, txt => Facts}, Mdns)) of
+                {ok, _} -> ok;
+                {error, Reason} -> io:format("httpd: mdns did not start: ~p~n", [Reason])
+            end
+    end,
+    {ok, Server};
+mdns(_Cfg, Result) ->
+    Result.
+
+announces() ->
+    %% the host shim's platform is the profile's, so ask the machine too: only AtomVM runs on a board
+    case {erlang:system_info(machine), atomvm:platform()} of
+        {"ATOM", P} when P =:= esp32; P =:= pico -> true;
+        _ -> os:getenv("AVMD_MDNS") =:= "1"
+    end.
+
+%% The TXT pairs: what `/_avm/info' says of the running build, when OTA is on.
+txt(#{ota := _}) ->
+    Info = ota_agent:info(),
+    [{K, text(maps:get(K, Info, null))}
+     || K <- [<<"device">>, <<"app">>, <<"version">>, <<"sha256">>, <<"platform">>, <<"key_id">>],
+        maps:get(K, Info, null) =/= null];
+txt(_Cfg) ->
+    [{<<"platform">>, atom_to_binary(atomvm:platform(), latin1)}].
+
+text(B) when is_binary(B) -> B;
+text(A) when is_atom(A) -> atom_to_binary(A, latin1);
+text(I) when is_integer(I) -> integer_to_binary(I).
 
 %% `ota => #{app => App}' (docs/ota.md): the OTA agent starts (a trial boot is armed at once) and
 %% `/_avm/*' goes to `httpd_ota' ahead of the app's routes.

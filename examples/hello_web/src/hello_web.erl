@@ -30,7 +30,10 @@ wait_forever() ->
 config() ->
     #{port => 8080, profile => esp32, routes => routes(), middleware => middleware(),
       %% /_avm/info and over-the-network updates (`avmd push`, docs/ota.md)
-      ota => #{app => hello_web}}.
+      ota => #{app => hello_web},
+      %% announce `<device>._avmd._tcp.local' so `avmd devices' finds it (docs/devices.md); on a
+      %% computer only with AVMD_MDNS=1
+      mdns => #{}}.
 
 %% @doc Every route of the example.
 -spec routes() -> [{binary(), module(), term()}].
