@@ -1,12 +1,13 @@
-//! `avmd devices [list|add|remove|rename|info]`: the device registry (SQLite), each device asked
-//! for its `/_avm/info` when listed (online or not, what it runs, whether that is the project's
-//! current build).
+//! `avmd devices [list|watch|add|remove|rename|info]`: the devices on the LAN (mDNS, `ota::discover`)
+//! merged into the registry (SQLite), each asked for its `/_avm/info` when listed (online or not, what
+//! it runs, whether that is the project's current build); `watch` follows announcements live.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::ota::discover::{self, Change, Found};
 use crate::ota::http;
 use crate::ota::registry::Registry;
 use crate::ota::status::{probe_all, Row};
@@ -21,12 +22,21 @@ pub struct Args {
     /// The project whose built bundle decides "out of date".
     #[arg(long, global = true, default_value = ".")]
     pub project: PathBuf,
+    /// Do not look for devices on the LAN (mDNS); list only the registry.
+    #[arg(long, global = true)]
+    pub no_mdns: bool,
+    /// How long `list` listens for mDNS announcements and answers, in milliseconds.
+    #[arg(long, global = true, default_value_t = 2000)]
+    pub browse_ms: u64,
 }
 
 #[derive(clap::Subcommand)]
 pub enum Action {
     /// List the devices (the default).
     List,
+    /// Follow the devices on the LAN as they announce themselves and leave (one line each; JSON lines
+    /// with --json), until interrupted.
+    Watch,
     /// Add a device (or change its address): NAME HOST:PORT.
     Add { name: String, address: String },
     /// Remove a device.
@@ -72,10 +82,56 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             remember(&reg, &device, &info);
             println!("{}", serde_json::to_string_pretty(&info)?);
         }
+        Action::Watch => {
+            let current = current_sha(&args.project);
+            discover::watch(Duration::MAX, |change| {
+                if let Change::Up(f) = &change {
+                    merge(&reg, f);
+                }
+                if args.json {
+                    if let Ok(line) = serde_json::to_string(&change) {
+                        println!("{line}");
+                    }
+                } else {
+                    match &change {
+                        Change::Up(f) => println!(
+                            "up    {:<14} {:<22} {} {} {}",
+                            f.instance,
+                            f.address,
+                            f.txt.get("app").map_or("-", String::as_str),
+                            f.txt.get("version").map_or("-", String::as_str),
+                            match (f.txt.get("sha256"), current.as_deref()) {
+                                (Some(s), Some(c)) if s == c => "current",
+                                (Some(_), Some(_)) => "out of date",
+                                _ => "-",
+                            }
+                        ),
+                        Change::Gone { instance } => println!("gone  {instance}"),
+                    }
+                }
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+            })?;
+        }
         Action::List => {
             let current = current_sha(&args.project);
+            let announced = if args.no_mdns {
+                Vec::new()
+            } else {
+                match discover::browse(Duration::from_millis(args.browse_ms)) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        eprintln!("avmd: not looking on the LAN: {e}");
+                        Vec::new()
+                    }
+                }
+            };
+            let names: Vec<String> = announced.iter().map(|f| merge(&reg, f)).collect();
             let devices = reg.list()?;
-            let rows: Vec<Row> = probe_all(devices, current.as_deref());
+            let mut rows: Vec<Row> = probe_all(devices, current.as_deref());
+            for r in &mut rows {
+                r.announced = names.contains(&r.device.name);
+            }
             for r in &rows {
                 if r.online {
                     remember_row(&reg, r);
@@ -113,6 +169,21 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Puts a device found on the LAN into the registry and returns its name there: the registered device
+/// with the same device id (its address updated: DHCP moves devices), else one of the instance's name,
+/// else a new entry named after the instance.
+fn merge(reg: &Registry, f: &Found) -> String {
+    let known = reg.list().unwrap_or_default();
+    let id = f.txt.get("device");
+    let name = known
+        .iter()
+        .find(|d| id.is_some() && d.device_id.as_ref() == id)
+        .or_else(|| known.iter().find(|d| d.name == f.instance))
+        .map_or_else(|| f.instance.clone(), |d| d.name.clone());
+    let _ = reg.add(&name, &f.address);
+    name
 }
 
 fn remember(reg: &Registry, name: &str, info: &Value) {

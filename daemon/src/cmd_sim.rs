@@ -52,6 +52,11 @@ pub struct Args {
     /// Do not add the devices to the registry (`avmd devices`).
     #[arg(long)]
     pub no_register: bool,
+    /// Announce each device over mDNS as a real one does (`_avmd._tcp`), so `avmd devices` finds it.
+    /// This multicasts on the machine's network: use it on a LAN you mean to, or in a network
+    /// namespace (docs/devices.md).
+    #[arg(long)]
+    pub mdns: bool,
 }
 
 struct SimDevice {
@@ -98,8 +103,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .map(|d| {
             let stop = stop.clone();
             let profile = profile.clone();
-            let (vm, trial) = (args.vm, args.trial_ms);
-            std::thread::spawn(move || device_loop(d, vm, profile, trial, &stop))
+            let (vm, trial, mdns) = (args.vm, args.trial_ms, args.mdns);
+            std::thread::spawn(move || device_loop(d, vm, profile, trial, mdns, &stop))
         })
         .collect();
     println!(
@@ -156,7 +161,14 @@ fn boot_partition(dir: &Path) -> String {
         .unwrap_or_else(|| "main.avm".into())
 }
 
-fn device_loop(d: SimDevice, vm: VmChoice, profile: String, trial_ms: u64, stop: &AtomicBool) {
+fn device_loop(
+    d: SimDevice,
+    vm: VmChoice,
+    profile: String,
+    trial_ms: u64,
+    mdns: bool,
+    stop: &AtomicBool,
+) {
     let log_path = d.dir.join(CONSOLE_LOG);
     let say = |msg: &str| {
         println!("[{}] {msg}", d.name);
@@ -173,10 +185,14 @@ fn device_loop(d: SimDevice, vm: VmChoice, profile: String, trial_ms: u64, stop:
                 return;
             }
         };
-        let env = vec![
+        let mut env = vec![
             ("AVMD_FLASH_DIR".to_string(), d.dir.display().to_string()),
             ("AVMD_OTA_TRIAL_MS".to_string(), trial_ms.to_string()),
         ];
+        if mdns {
+            // httpd_server's `mdns => #{}` announces only on a board, or when asked to
+            env.push(("AVMD_MDNS".to_string(), "1".to_string()));
+        }
         let cfg = HostConfig {
             port: d.port,
             profile: Some(profile.clone()),

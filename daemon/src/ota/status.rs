@@ -18,6 +18,8 @@ pub struct Row {
     pub outdated: Option<bool>,
     pub partition: Option<String>,
     pub trial: Option<bool>,
+    /// Whether it announced itself over mDNS during this listing (`avmd devices` browses first).
+    pub announced: bool,
 }
 
 /// Asks every device at once (each answers or times out on its own).
@@ -55,6 +57,7 @@ pub fn probe(mut device: Device, current: Option<&str>) -> Row {
                 trial: info.get("trial").and_then(Value::as_bool),
                 device,
                 online: true,
+                announced: false,
             }
         }
         None => Row {
@@ -63,6 +66,7 @@ pub fn probe(mut device: Device, current: Option<&str>) -> Row {
             online: false,
             partition: None,
             trial: None,
+            announced: false,
         },
     }
 }
