@@ -58,7 +58,7 @@ count "${p:-0}" "${f:-0}"
 
 # The same HTTP, WebSocket, OTA and atomvm_lib-compatibility suites with every server booted on the real AtomVM (tests/vm_support.py),
 # plus the tests that only make sense there (tests/vm). A difference between the two VMs is a bug.
-stage atomvm env AVMD_VM=atomvm python3 -m pytest -q tests/http tests/ws tests/vm tests/ota tests/legacy
+stage atomvm env AVMD_VM=atomvm python3 -m pytest -q tests/http tests/ws tests/vm tests/ota tests/legacy tests/devices
 p=$(grep -oE '[0-9]+ passed' "$logdir/atomvm.log" | tail -1 | grep -oE '[0-9]+')
 f=$(grep -oE '[0-9]+ (failed|error)' "$logdir/atomvm.log" | tail -2 | awk '{s+=$1} END {print s+0}')
 count "${p:-0}" "${f:-0}"

@@ -93,15 +93,27 @@ run([]) ->
     ok.
 
 loop(S, Port, Service) ->
-    case socket:recvfrom(S, 0, nowait) of
+    loop(S, Port, Service, 0).
+
+%% Errors: receive failures in a row. AtomVM reads an empty datagram as `{error, closed}' and then
+%% refuses to select on that socket (badarg): a packet, not the end. So a failure gets a new socket;
+%% only a run of them stops the responder.
+loop(S, Port, Service, Errors) ->
+    case catch socket:recvfrom(S, 0, nowait) of
         {ok, {From, Packet}} ->
             handle(S, Port, From, Packet, Service),
-            loop(S, Port, Service);
+            loop(S, Port, Service, 0);
         {select, {select_info, _, Ref}} ->
             wait(S, Port, Service, Ref);
-        {error, _} ->
-            %% the socket is unusable (closed under it): nothing left to answer with
-            _ = socket:close(S),
+        Failure when Errors < 8 ->
+            _ = (catch socket:close(S)),
+            case open(maps:get(addr, Service), Port) of
+                {ok, S2} -> loop(S2, Port, Service, Errors + 1);
+                {error, Reason} -> io:format("mdns: stopped: ~p after ~p~n", [Reason, Failure])
+            end;
+        Failure ->
+            io:format("mdns: stopped: ~p~n", [Failure]),
+            _ = (catch socket:close(S)),
             ok
     end.
 
@@ -109,7 +121,7 @@ loop(S, Port, Service) ->
 wait(S, Port, Service, Ref) ->
     receive
         {'$socket', S, select, Ref} ->
-            loop(S, Port, Service);
+            loop(S, Port, Service, 0);
         announce ->
             announce(S, Port, Service, ?TTL),
             wait(S, Port, Service, Ref);
