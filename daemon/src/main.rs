@@ -11,6 +11,7 @@ mod cmd_inspect;
 mod cmd_key;
 mod cmd_lsp;
 mod cmd_new;
+mod cmd_provision;
 mod cmd_push;
 mod cmd_run;
 mod cmd_sim;
@@ -19,6 +20,7 @@ mod dev;
 mod history;
 mod logging;
 mod ota;
+mod provision;
 mod vm;
 
 #[derive(Parser)]
@@ -56,12 +58,14 @@ enum Command {
     Key(cmd_key::Args),
     /// Push the project's bundle over the network to devices (signed, resumable, fleet-wide).
     Push(cmd_push::Args),
-    /// The devices avmd knows: list (with what they run), add, remove, rename, info.
+    /// The devices on the LAN and in the registry: list (with what they run), watch, add, remove, rename, info.
     Devices(cmd_devices::Args),
     /// Every push attempt, newest first.
     History(cmd_push::HistoryArgs),
     /// Simulated ESP32 devices on 127.0.0.1 that take pushes like real ones.
     Sim(cmd_sim::Args),
+    /// First install of a device over serial: partition table, NVS (name, Wi-Fi, OTA key), the app.
+    Provision(cmd_provision::Args),
 }
 
 fn main() {
@@ -79,6 +83,7 @@ fn main() {
         Command::Devices(args) => cmd_devices::run(args),
         Command::History(args) => cmd_push::history(args),
         Command::Sim(args) => cmd_sim::run(args),
+        Command::Provision(args) => cmd_provision::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

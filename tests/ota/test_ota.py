@@ -66,7 +66,7 @@ def test_push_updates_the_device_and_it_confirms(world):
     assert (code, out["outcomes"][0]["result"], out["outcomes"][0]["bytes_sent"]) == (0, "up_to_date", 0)
     history = json.loads(world.avmd("history", "--json").stdout)
     assert [h["result"] for h in history] == ["up_to_date", "updated"]
-    devices = json.loads(world.avmd("devices", "--json", "--project", str(world.project)).stdout)
+    devices = json.loads(world.avmd("devices", "--json", "--no-mdns", "--project", str(world.project)).stdout)
     assert devices[0]["online"] and devices[0]["sha256"] == sha and devices[0]["outdated"] is False
 
 
