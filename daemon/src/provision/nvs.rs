@@ -159,7 +159,7 @@ pub fn image(
     entries: &BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     size: usize,
 ) -> Result<Vec<u8>, NvsError> {
-    if size % PAGE != 0 || size < 3 * PAGE {
+    if !size.is_multiple_of(PAGE) || size < 3 * PAGE {
         return Err(NvsError::BadSize(size));
     }
     let mut w = Writer {
