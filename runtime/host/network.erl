@@ -1,6 +1,8 @@
 %% @doc Pure (no process of its own): host-only stand-in for AtomVM's `network' module: the station and access point are up at once with
 %% a loopback address, and the configured callbacks run as they would on a device.
-%% Never packed into a bundle.
+%% `AVMD_WIFI=ssid:psk,other:psk2' names the networks in the air instead: a station joins only one of
+%% them with its password (else `{error, no_ap_found}' or `{error, auth_fail}'), and `wifi_scan/0,1'
+%% lists them; that is how `avmd_net''s setup page is tested. Never packed into a bundle.
 -module(network).
 -export([start/1, start_link/1, stop/0, wait_for_sta/0, wait_for_sta/1, wait_for_sta/2,
          wait_for_ap/0, wait_for_ap/1, wait_for_ap/2, sta_rssi/0, sta_status/0, sta_connect/0,
@@ -32,10 +34,43 @@ stop() -> ok.
 
 -spec wait_for_sta() -> {ok, tuple()}.
 wait_for_sta() -> {ok, ?IP_INFO}.
--spec wait_for_sta(term()) -> {ok, tuple()}.
-wait_for_sta(_ConfigOrTimeout) -> wait_for_sta().
--spec wait_for_sta(term(), timeout()) -> {ok, tuple()}.
-wait_for_sta(_Config, _Timeout) -> wait_for_sta().
+-spec wait_for_sta(term()) -> {ok, tuple()} | {error, term()}.
+wait_for_sta(Timeout) when is_integer(Timeout) -> wait_for_sta();
+wait_for_sta(Config) -> wait_for_sta(Config, 30000).
+-spec wait_for_sta(term(), timeout()) -> {ok, tuple()} | {error, term()}.
+wait_for_sta(Config, _Timeout) ->
+    Sta = proplists:get_value(sta, Config, Config),
+    case air() of
+        any ->
+            join(Sta);
+        Networks ->
+            Ssid = to_bin(proplists:get_value(ssid, Sta, <<>>)),
+            Psk = to_bin(proplists:get_value(psk, Sta, <<>>)),
+            case lists:keyfind(Ssid, 1, Networks) of
+                {_, Psk} -> join(Sta);
+                {_, _} -> timer:sleep(100), {error, auth_fail};
+                false -> timer:sleep(100), {error, no_ap_found}
+            end
+    end.
+
+join(Sta) ->
+    callback(Sta, connected, []),
+    callback(Sta, got_ip, [?IP_INFO]),
+    {ok, ?IP_INFO}.
+
+%% The networks `AVMD_WIFI' puts in the air, or `any' when it is not set.
+air() ->
+    case os:getenv("AVMD_WIFI") of
+        false -> any;
+        Text ->
+            [case binary:split(N, <<":">>) of
+                 [S, P] -> {S, P};
+                 [S] -> {S, <<>>}
+             end || N <- binary:split(list_to_binary(Text), <<",">>, [global]), N =/= <<>>]
+    end.
+
+to_bin(B) when is_binary(B) -> B;
+to_bin(L) when is_list(L) -> list_to_binary(L).
 
 -spec wait_for_ap() -> ok.
 wait_for_ap() -> ok.
@@ -54,7 +89,14 @@ sta_connect() -> ok.
 sta_connect(_Config) -> ok.
 -spec sta_disconnect() -> ok.
 sta_disconnect() -> ok.
--spec wifi_scan() -> {ok, []}.
-wifi_scan() -> {ok, []}.
--spec wifi_scan(term()) -> {ok, []}.
-wifi_scan(_Opts) -> {ok, []}.
+-spec wifi_scan() -> {ok, {non_neg_integer(), [map()]}}.
+wifi_scan() ->
+    Networks = case air() of
+        any -> [];
+        Ns -> Ns
+    end,
+    {ok, {length(Networks), [#{ssid => S, rssi => -40 - 7 * I, authmode => wpa2_psk, bssid => <<0:48>>,
+                                channel => 6, hidden => false}
+                              || {I, {S, _}} <- lists:zip(lists:seq(1, length(Networks)), Networks)]}}.
+-spec wifi_scan(term()) -> {ok, {non_neg_integer(), [map()]}}.
+wifi_scan(_Opts) -> wifi_scan().
