@@ -31,6 +31,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    lan_watch();
     crate::dev::run(crate::dev::DevOptions {
         path: args.path,
         port: args.port,
@@ -40,4 +41,23 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         vm: args.vm,
         push: args.push,
     })
+}
+
+/// Devices announcing themselves on the LAN go into the registry as they appear, so the dashboard's
+/// Devices panel lists them live (off with `AVMD_NO_MDNS=1`).
+fn lan_watch() {
+    use crate::ota::{discover, registry::Registry};
+    if !discover::enabled() {
+        return;
+    }
+    std::thread::spawn(|| {
+        let Ok(reg) = Registry::open_default() else {
+            return;
+        };
+        let _ = discover::watch(std::time::Duration::MAX, |change| {
+            if let discover::Change::Up(f) = change {
+                discover::remember(&reg, &f);
+            }
+        });
+    });
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::ota::discover::{self, Change, Found};
+use crate::ota::discover::{self, Change};
 use crate::ota::http;
 use crate::ota::registry::Registry;
 use crate::ota::status::{probe_all, Row};
@@ -86,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             let current = current_sha(&args.project);
             discover::watch(Duration::MAX, |change| {
                 if let Change::Up(f) = &change {
-                    merge(&reg, f);
+                    discover::remember(&reg, f);
                 }
                 if args.json {
                     if let Ok(line) = serde_json::to_string(&change) {
@@ -115,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         Action::List => {
             let current = current_sha(&args.project);
-            let announced = if args.no_mdns {
+            let announced = if args.no_mdns || !discover::enabled() {
                 Vec::new()
             } else {
                 match discover::browse(Duration::from_millis(args.browse_ms)) {
@@ -126,7 +126,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     }
                 }
             };
-            let names: Vec<String> = announced.iter().map(|f| merge(&reg, f)).collect();
+            let names: Vec<String> = announced
+                .iter()
+                .map(|f| discover::remember(&reg, f))
+                .collect();
             let devices = reg.list()?;
             let mut rows: Vec<Row> = probe_all(devices, current.as_deref());
             for r in &mut rows {
@@ -169,21 +172,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
-}
-
-/// Puts a device found on the LAN into the registry and returns its name there: the registered device
-/// with the same device id (its address updated: DHCP moves devices), else one of the instance's name,
-/// else a new entry named after the instance.
-fn merge(reg: &Registry, f: &Found) -> String {
-    let known = reg.list().unwrap_or_default();
-    let id = f.txt.get("device");
-    let name = known
-        .iter()
-        .find(|d| id.is_some() && d.device_id.as_ref() == id)
-        .or_else(|| known.iter().find(|d| d.name == f.instance))
-        .map_or_else(|| f.instance.clone(), |d| d.name.clone());
-    let _ = reg.add(&name, &f.address);
-    name
 }
 
 fn remember(reg: &Registry, name: &str, info: &Value) {

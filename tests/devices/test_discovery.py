@@ -42,7 +42,9 @@ class Lan:
 
     def env(self, home):
         import os
-        return dict(os.environ, AVMD_KEY_DIR=str(self.keys), AVMD_HOME=str(self.tmp / home))
+        env = dict(os.environ, AVMD_KEY_DIR=str(self.keys), AVMD_HOME=str(self.tmp / home))
+        env.pop("AVMD_NO_MDNS", None)  # tests/conftest.py's guard: this namespace is ours
+        return env
 
     def run(self, home, *args, timeout=300, check=True):
         r = subprocess.run(self.ns.cmd([self.binary, *args]), env=self.env(home), capture_output=True,

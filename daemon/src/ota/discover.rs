@@ -9,6 +9,27 @@ use std::time::{Duration, Instant};
 use mdns_sd::{ServiceDaemon, ServiceEvent};
 use serde::Serialize;
 
+/// Whether to look on the LAN at all: `AVMD_NO_MDNS=1` turns it off (the test suite sets it, so that
+/// only tests inside their own network namespace multicast).
+pub fn enabled() -> bool {
+    std::env::var("AVMD_NO_MDNS").map_or(true, |v| v != "1")
+}
+
+/// Puts a device found on the LAN into the registry and returns its name there: the registered device
+/// with the same device id (its address updated: DHCP moves devices), else the one named like the
+/// instance, else a new entry named after the instance.
+pub fn remember(reg: &super::registry::Registry, f: &Found) -> String {
+    let known = reg.list().unwrap_or_default();
+    let id = f.txt.get("device");
+    let name = known
+        .iter()
+        .find(|d| id.is_some() && d.device_id.as_ref() == id)
+        .or_else(|| known.iter().find(|d| d.name == f.instance))
+        .map_or_else(|| f.instance.clone(), |d| d.name.clone());
+    let _ = reg.add(&name, &f.address);
+    name
+}
+
 /// The service type devices announce.
 pub const SERVICE: &str = "_avmd._tcp.local.";
 
