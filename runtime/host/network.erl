@@ -15,8 +15,13 @@ start(Config) ->
     Sta = proplists:get_value(sta, Config, []),
     Ap = proplists:get_value(ap, Config, []),
     io:format("[network] start: station and access point up on 127.0.0.1 (host)~n"),
-    callback(Sta, connected, []),
-    callback(Sta, got_ip, [?IP_INFO]),
+    case Sta =/= [] andalso joins(Sta) of
+        true ->
+            callback(Sta, connected, []),
+            callback(Sta, got_ip, [?IP_INFO]);
+        _ ->
+            ok
+    end,
     callback(Ap, ap_started, []),
     {ok, spawn(fun() -> receive stop -> ok end end)}.
 
@@ -40,16 +45,23 @@ wait_for_sta(Config) -> wait_for_sta(Config, 30000).
 -spec wait_for_sta(term(), timeout()) -> {ok, tuple()} | {error, term()}.
 wait_for_sta(Config, _Timeout) ->
     Sta = proplists:get_value(sta, Config, Config),
+    case joins(Sta) of
+        true -> join(Sta);
+        {false, Why} -> timer:sleep(100), {error, Why}
+    end.
+
+%% Whether a station with these options gets on a network in the air.
+joins(Sta) ->
     case air() of
         any ->
-            join(Sta);
+            true;
         Networks ->
             Ssid = to_bin(proplists:get_value(ssid, Sta, <<>>)),
             Psk = to_bin(proplists:get_value(psk, Sta, <<>>)),
             case lists:keyfind(Ssid, 1, Networks) of
-                {_, Psk} -> join(Sta);
-                {_, _} -> timer:sleep(100), {error, auth_fail};
-                false -> timer:sleep(100), {error, no_ap_found}
+                {_, Psk} -> true;
+                {_, _} -> {false, auth_fail};
+                false -> {false, no_ap_found}
             end
     end.
 

@@ -84,18 +84,24 @@ connect(S = #s{creds = undefined}) ->
     setup(S, <<"No Wi-Fi network is configured yet.">>);
 connect(S = #s{creds = {Ssid, Psk}, config = Config}) ->
     Self = self(),
+    %% our own callbacks (network:wait_for_sta/2 would put its own first and hide ours): got_ip and
+    %% disconnected come back here as messages, for the first join and for every reconnect
     Sta = [{ssid, Ssid}, {psk, Psk},
            {connected, fun() -> callback(Config, connected, []) end},
+           {got_ip, fun(Info) -> Self ! {avmd_net, got_ip, Info} end},
            {disconnected, fun() -> Self ! disconnected, callback(Config, disconnected, []) end}
            | [O || O = {K, _} <- maps:get(sta, Config, []), K =/= ssid, K =/= psk]],
-    case network:wait_for_sta(Sta ++ sntp(Config), maps:get(connect_timeout, Config, ?TIMEOUT)) of
-        {ok, {Ip, _Mask, _Gw} = Info} ->
+    _ = network:stop(),
+    Started = network:start([{sta, Sta} | sntp(Config)]),
+    Timeout = maps:get(connect_timeout, Config, ?TIMEOUT),
+    receive
+        {avmd_net, got_ip, {Ip, _Mask, _Gw} = Info} when element(1, Started) =:= ok ->
             callback(Config, got_ip, [Info]),
             io:format("avmd_net: joined ~s, address ~p~n", [Ssid, Ip]),
-            app(stop_server(S), Ip);
-        Error ->
-            io:format("avmd_net: cannot join ~s: ~p~n", [Ssid, Error]),
-            setup(S, <<"Could not join ", (html(Ssid))/binary, ".">>)
+            app(stop_server(S), Ip)
+    after Timeout ->
+        io:format("avmd_net: cannot join ~s (~p)~n", [Ssid, Started]),
+        setup(S, <<"Could not join ", (html(Ssid))/binary, ".">>)
     end.
 
 sntp(#{sntp := Sntp}) -> [{sntp, Sntp}];
@@ -119,7 +125,9 @@ app(S = #s{config = Config = #{http := Http}}, Ip) ->
 setup(S = #s{config = Config}, Note) ->
     S1 = stop_server(S),
     Ap = maps:get(ap, Config, [{ssid, <<"avmd-setup-", (device_flash:device_id())/binary>>}]),
-    _ = network:wait_for_ap(Ap, 10000),
+    %% a mode change is a stop and a new start: the driver runs one configuration at a time
+    _ = network:stop(),
+    _ = network:start([{ap, Ap}]),
     Http = maps:get(http, Config),
     Setup = take([port, address, profile], Http, #{}),
     case httpd_server:start(Setup#{routes => [{<<"/*">>, avmd_net_setup, #{}}]}) of
@@ -170,6 +178,10 @@ loop(S = #s{mode = Mode, config = Config, backoff = Backoff}) ->
         reconnect ->
             _ = network:sta_connect(),
             loop(S);
+        {avmd_net, got_ip, Info} ->
+            %% back after a reconnect: the server never stopped
+            callback(Config, got_ip, [Info]),
+            loop(S#s{backoff = element(1, maps:get(backoff, Config, ?BACKOFF))});
         _ ->
             loop(S)
     end.
