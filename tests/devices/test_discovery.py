@@ -169,3 +169,21 @@ def test_malformed_mdns_packets_are_dropped_and_the_device_keeps_answering(lan):
     d = lan.devices("--browse-ms", 1500)["sim-0"]
     assert d["online"] and d["announced"], d
     assert "crash" not in (lan.tmp / "sims.log").read_text().lower()
+
+
+def test_the_dashboard_lists_devices_as_they_announce(lan):
+    lan.sims(1)
+    dash, app = 9480, 9481
+    lan.start("avmd", "dev", lan.project, "--port", app, "--dashboard-port", dash, log="dev.log")
+
+    def listed():
+        r = subprocess.run(lan.ns.cmd(["curl", "-s", f"http://127.0.0.1:{dash}/api/devices"]),
+                           capture_output=True, text=True, timeout=30)
+        try:
+            rows = json.loads(r.stdout)["devices"]
+        except (json.JSONDecodeError, KeyError):
+            return None
+        return [d for d in rows if d["device"]["name"] == "sim-0" and d["device"]["online"]]
+
+    rows = poll("sim-0 in the dashboard", listed)
+    assert rows[0]["device"]["address"] == "127.0.0.1:9400", rows

@@ -182,5 +182,5 @@ function follow() {
 
 follow();
 refreshDevices().catch(report);
-setInterval(() => refreshDevices().catch(() => {}), 10000);
+setInterval(() => refreshDevices().catch(() => {}), 5000);
 setInterval(() => refreshDeviceConsole().catch(() => {}), 2000);
