@@ -102,7 +102,7 @@ headers(Map) ->
     headers(maps:to_list(Map), []).
 
 headers([{K, V} | Rest], Acc) ->
-    Name = lower(text(K)),
+    Name = httpd_parse:lower(text(K)),
     case Name of
         <<"content-length">> -> headers(Rest, Acc);
         _ -> headers(Rest, [{Name, text(V)} | Acc])
@@ -114,11 +114,6 @@ text(B) when is_binary(B) -> B;
 text(A) when is_atom(A) -> atom_to_binary(A, utf8);
 text(I) when is_integer(I) -> integer_to_binary(I);
 text(L) when is_list(L) -> iolist_to_binary(L).
-
-lower(Bin) -> << <<(lower_char(C))>> || <<C>> <= Bin >>.
-
-lower_char(C) when C >= $A, C =< $Z -> C + 32;
-lower_char(C) -> C.
 
 %% @doc Pure. The request map atomvm_lib's handlers read: `method' (atom), `path' (all segments),
 %% `path_suffix' (the segments after the handler's prefix), `uri' (the request target, a string),

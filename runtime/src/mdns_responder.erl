@@ -193,7 +193,7 @@ records(#{instance := Instance, host := Host, addr := Addr, http_port := HttpPor
       names => #{avmd => Avmd, http => Http, inst => lower_name(Inst), http_inst => lower_name(HttpInst),
                  host => lower_name(HostName)}}.
 
-lower_name(Labels) -> [<< <<(case C of _ when C >= $A, C =< $Z -> C + 32; _ -> C end)>> || <<C>> <= L >> || L <- Labels].
+lower_name(Labels) -> [httpd_parse:lower(L) || L <- Labels].
 
 %% @doc Pure. The answers and additional records for a query's questions (both empty when none is
 %% ours).

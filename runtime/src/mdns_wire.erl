@@ -85,7 +85,7 @@ labels(Packet, At, Start, Hops, Acc, Size, End) ->
         <<_:At/binary, 0:2, Len:6, Label:Len/binary, _/binary>> when Len =< ?MAX_LABEL ->
             Size2 = Size + Len + 1,
             Size2 =< ?MAX_NAME orelse throw(name_too_long),
-            labels(Packet, At + 1 + Len, Start, Hops, [lower(Label) | Acc], Size2, End);
+            labels(Packet, At + 1 + Len, Start, Hops, [httpd_parse:lower(Label) | Acc], Size2, End);
         <<_:At/binary, 0:2, _:6, _/binary>> ->
             throw(truncated_name);
         _ ->
@@ -99,8 +99,6 @@ done(Packet, Acc, End, RootEnd) ->
     Stop = first(End, RootEnd),
     <<_:Stop/binary, Rest/binary>> = Packet,
     {lists:reverse(Acc), Rest}.
-
-lower(Bin) -> << <<(case C of _ when C >= $A, C =< $Z -> C + 32; _ -> C end)>> || <<C>> <= Bin >>.
 
 %% @doc A response: `#{answers := [R], additional => [R]}', each record `#{name, type, ttl, data}'
 %% (and `flush' for the cache-flush bit of a unique record). Id 0, authoritative (RFC 6762 section

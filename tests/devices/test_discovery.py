@@ -10,14 +10,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 HERE = pathlib.Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parents[1] / "dev"))
 import vm_support  # noqa: E402
+from dev_support import poll as dev_poll  # noqa: E402
 from netns import Netns  # noqa: E402
 
 ROOT = HERE.parents[2]
@@ -94,15 +95,9 @@ def lan(tmp_path):
         world.close()
 
 
-def poll(what, fn, seconds=120):
-    deadline = time.monotonic() + seconds
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+def poll(what, fn):
+    # generous: the devices may boot on the real AtomVM
+    return dev_poll(what, fn, wait=120, step=0.3)
 
 
 def current_sha(lan):

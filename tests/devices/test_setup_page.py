@@ -9,7 +9,6 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -17,7 +16,9 @@ import pytest
 
 HERE = pathlib.Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
+sys.path.insert(0, str(HERE.parents[1] / "dev"))
 import vm_support  # noqa: E402
+from dev_support import poll  # noqa: E402
 
 pytestmark = pytest.mark.skipif(vm_support.VM != "host", reason="the Wi-Fi shim is host OTP's")
 
@@ -28,20 +29,6 @@ def http(url, data=None):
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
-
-
-def poll(what, fn, seconds=60):
-    deadline = time.monotonic() + seconds
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except OSError as e:
-            last = e
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def sim(tmp, port, fresh):
