@@ -17,6 +17,7 @@ use crate::beam::Beam;
 /// only through `httpd_ws_handler` or a handler returning `{upgrade, websocket, ...}`. The adapters
 /// of atomvm_lib's API are needed only by an app with a module written for it, which names its own
 /// callbacks (`handle_http_req`, `handle_api_request`, `handle_ws_init`) as exports.
+/// `httpd_server` starts `mdns_responder` only for a config with an `mdns` key.
 const SOFT_EDGES: &[(&str, &str, &[&str])] = &[
     (
         "httpd_conn",
@@ -24,6 +25,8 @@ const SOFT_EDGES: &[(&str, &str, &[&str])] = &[
         &["httpd_ws_handler", "websocket"],
     ),
     ("httpd_server", "httpd_legacy", &["handle_http_req"]),
+    // the DNS-SD responder ships only to an app whose config says `mdns => ...`
+    ("httpd_server", "mdns_responder", &["mdns"]),
     ("httpd_api_handler", "httpd_legacy", &["handle_api_request"]),
     ("httpd_api_handler", "json_encoder", &["handle_api_request"]),
     ("httpd_ws_handler", "httpd_legacy_ws", &["handle_ws_init"]),
@@ -206,6 +209,8 @@ mod tests {
             "httpd_legacy",
             "httpd_legacy_ws",
             "json_encoder",
+            "mdns_responder",
+            "mdns_wire",
         ] {
             assert!(!http.contains(m), "{m} not in {http:?}");
         }
