@@ -1,5 +1,5 @@
 //! Handler contract checks on the route map: each route's module must export the callbacks the
-//! runtime will call (ARCHITECTURE.md "Handlers"): `handle/2` for a plain handler, `handle_api/4`
+//! runtime will call (docs/handlers.md): `handle/2` for a plain handler, `handle_api/4`
 //! for the `handler => Mod` of `httpd_api_handler`, `ws_init/2`, `ws_handle/2` and `ws_info/2` for
 //! that of `httpd_ws_handler` — or atomvm_lib's contract for each (`init_handler/2` +
 //! `handle_http_req/2`, `handle_api_request/4`, `handle_ws_init/3` + `handle_ws_message/2`). A miss compiles fine and fails on the first request, so it is worth a

@@ -84,7 +84,7 @@ request([<<"ping">>], S) ->
     S;
 request([<<"config">>, Platform, Overrides, Port, MaxHeap], S) ->
     application:set_env(avmd_host, platform, binary_to_atom(Platform)),
-    %% The app serves on 127.0.0.1 at the port the engine picked (ARCHITECTURE.md "Host overrides").
+    %% The app serves on 127.0.0.1 at the port the engine picked (docs/handlers.md, "Host overrides").
     User = case parse_term(Overrides) of
                M when is_map(M) -> M;
                _ -> #{}
