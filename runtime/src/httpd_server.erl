@@ -23,7 +23,7 @@
     max_ws_message => 1, ws_idle_timeout => 1, max_body => 0, max_ws_connections => 0
 }).
 
-%% @doc Starts a server. `Config' keys are listed in ARCHITECTURE.md; `profile' (default `host')
+%% @doc Starts a server. `Config' keys are listed in docs/handlers.md; `profile' (default `host')
 %% picks the defaults.
 -spec start(map()) -> {ok, pid()} | {error, term()}.
 start(Config) when is_map(Config) ->
