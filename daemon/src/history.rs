@@ -12,6 +12,41 @@ use serde::Serialize;
 /// The schema's version, kept in `PRAGMA user_version`; bump it with a migration when columns change.
 const SCHEMA_VERSION: i64 = 1;
 
+/// How a build ended (stored as its lowercase name, served as a JSON string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildResult {
+    /// A bundle was produced and loaded.
+    Ok,
+    /// The same bundle as the one serving.
+    Unchanged,
+    /// Diagnostics with errors; the previous bundle keeps serving.
+    Failed,
+    /// The environment failed: compile VM or host runtime.
+    Error,
+}
+
+impl BuildResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildResult::Ok => "ok",
+            BuildResult::Unchanged => "unchanged",
+            BuildResult::Failed => "failed",
+            BuildResult::Error => "error",
+        }
+    }
+
+    /// A stored name; anything unknown (a newer avmd's) reads as `error`.
+    pub fn parse(s: &str) -> BuildResult {
+        match s {
+            "ok" => BuildResult::Ok,
+            "unchanged" => BuildResult::Unchanged,
+            "failed" => BuildResult::Failed,
+            _ => BuildResult::Error,
+        }
+    }
+}
+
 /// One build as stored and as served by `/api/builds`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuildRecord {
@@ -20,10 +55,7 @@ pub struct BuildRecord {
     /// Start of the build, milliseconds since the Unix epoch (UTC).
     pub started_at_ms: i64,
     pub duration_ms: u64,
-    /// `ok` (a bundle was produced and loaded), `unchanged` (the same bundle as the one serving),
-    /// `failed` (diagnostics with errors; the previous bundle
-    /// keeps serving) or `error` (the environment failed: compile VM or host runtime).
-    pub result: String,
+    pub result: BuildResult,
     pub bundle_sha256: Option<String>,
     pub bundle_size: Option<u64>,
     pub n_errors: u32,
@@ -87,7 +119,7 @@ impl History {
             params![
                 b.started_at_ms,
                 b.duration_ms as i64,
-                b.result,
+                b.result.as_str(),
                 b.bundle_sha256,
                 b.bundle_size.map(|s| s as i64),
                 b.n_errors,
@@ -112,7 +144,7 @@ impl History {
                 id: r.get(0)?,
                 started_at_ms: r.get(1)?,
                 duration_ms: r.get::<_, i64>(2)?.max(0) as u64,
-                result: r.get(3)?,
+                result: BuildResult::parse(&r.get::<_, String>(3)?),
                 bundle_sha256: r.get(4)?,
                 bundle_size: r.get::<_, Option<i64>>(5)?.map(|s| s.max(0) as u64),
                 n_errors: r.get(6)?,
@@ -135,7 +167,7 @@ mod tests {
             id: 0,
             started_at_ms: 1_700_000_000_000,
             duration_ms: 42,
-            result: result.into(),
+            result: BuildResult::parse(result),
             bundle_sha256: (result == "ok").then(|| "ab".repeat(32)),
             bundle_size: (result == "ok").then_some(1234),
             n_errors: u32::from(result != "ok"),
@@ -165,7 +197,7 @@ mod tests {
         let all = h.recent(10).unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].id, id3);
-        assert_eq!(all[1].result, "failed");
+        assert_eq!(all[1].result, BuildResult::Failed);
         assert_eq!(all[1].bundle_sha256, None);
         assert_eq!(all[2].trigger, "start");
         assert_eq!(all[2].bundle_size, Some(1234));

@@ -76,7 +76,7 @@ pub async fn diagnostics(State(s): State<Arc<Shared>>) -> Json<serde_json::Value
     let st = s.lock();
     Json(json!({
         "build_id": st.current.as_ref().map(|b| b.record.id),
-        "result": st.current.as_ref().map(|b| b.record.result.clone()),
+        "result": st.current.as_ref().map(|b| b.record.result),
         "diagnostics": st.diagnostics,
     }))
 }

@@ -20,9 +20,10 @@ use avmd_engine::runner::Runner;
 use avmd_engine::{dev_modules, devpoison};
 
 use super::profile;
-use super::state::{now_ms, BuildView, DiagnosticView, Shared};
+use super::state::{now_ms, BuildView, DiagnosticView, Phase, Shared};
 use super::term;
 use super::watch::WatchEvent;
+use crate::history::BuildResult;
 use crate::vm::{start_runner, VmChoice};
 
 /// How long a build waits for the restarted app to listen before calling it done.
@@ -283,7 +284,7 @@ impl Session {
     }
 
     fn build_and_load(&mut self, trigger: &str) {
-        self.shared.set_phase("building");
+        self.shared.set_phase(Phase::Building);
         let started_at_ms = now_ms();
         let t0 = Instant::now();
         let outcome = self.engine.build();
@@ -291,7 +292,7 @@ impl Session {
         let mut diagnostics: Vec<DiagnosticView> = Vec::new();
         match outcome {
             Err(err) => {
-                view.record.result = "error".into();
+                view.record.result = BuildResult::Error;
                 view.record.n_errors = 1;
                 let message = format!("the build could not run: {err:#}");
                 diagnostics.push(DiagnosticView::unplaced_error("engine", &message));
@@ -324,7 +325,7 @@ impl Session {
         }
         let serving = self.serving.is_some();
         term::build(&view, &diagnostics, serving);
-        let ok = view.record.result == "ok";
+        let ok = view.record.result == BuildResult::Ok;
         {
             let mut st = self.shared.lock();
             st.diagnostics = diagnostics;
@@ -334,14 +335,9 @@ impl Session {
             }
 
             st.app_port = Some(self.host.port().unwrap_or(self.host.assigned_port()));
-            st.phase = match view.record.result.as_str() {
-                "ok" | "unchanged" => "ok",
-                "failed" => "failed",
-                _ => "error",
-            }
-            .to_string();
+            st.phase = view.record.result.into();
         }
-        let phase = self.shared.lock().phase.clone();
+        let phase = self.shared.lock().phase;
         self.shared
             .emit("status", serde_json::json!({ "phase": phase }));
         self.shared
@@ -367,7 +363,7 @@ impl Session {
         view.record.n_compiled = out.n_compiled as u32;
         view.record.n_modules = out.n_modules as u32;
         let Some(bundle) = &out.bundle else {
-            view.record.result = "failed".into();
+            view.record.result = BuildResult::Failed;
             view.record.n_errors = view.record.n_errors.max(1);
             return;
         };
@@ -376,7 +372,7 @@ impl Session {
         if self.serving_sha.as_deref() == Some(bundle.sha256.as_str()) && self.host.is_running() {
             // Same bytes as the bundle already serving (a save that changed nothing the device
             // sees, e.g. a comment): no restart, no reload.
-            view.record.result = "unchanged".into();
+            view.record.result = BuildResult::Unchanged;
             return;
         }
         // On AtomVM the VM is the app: it has ended when the app did, and every boot starts a new one.
@@ -387,7 +383,7 @@ impl Session {
         let dev = match self.dev_bundle(&bundle.bytes, view) {
             Ok(dev) => dev,
             Err(err) => {
-                view.record.result = "error".into();
+                view.record.result = BuildResult::Error;
                 view.load_error = Some(format!("{err:#}"));
                 return;
             }
@@ -412,7 +408,7 @@ impl Session {
                         &format!("the app opened no listening socket within {LISTEN_WAIT:?}"),
                     );
                 }
-                view.record.result = "ok".into();
+                view.record.result = BuildResult::Ok;
                 self.serving_sha = Some(bundle.sha256.clone());
                 self.serving = Some(dev);
                 *self
@@ -439,7 +435,7 @@ impl Session {
         view: &mut BuildView,
         diagnostics: &mut Vec<DiagnosticView>,
     ) {
-        view.record.result = "failed".into();
+        view.record.result = BuildResult::Failed;
         view.record.n_errors += 1;
         let source = match self.cfg.vm {
             VmChoice::Host => "host",

@@ -3,7 +3,7 @@
 //! (reader), plus the broadcast channel of live events (`build`, `console`, `reload`, `status`).
 //! Every collection here is bounded.
 
-use crate::history::BuildRecord;
+use crate::history::{BuildRecord, BuildResult};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
@@ -86,7 +86,7 @@ impl BuildView {
                 id: 0,
                 started_at_ms,
                 duration_ms: 0,
-                result: "failed".into(),
+                result: BuildResult::Failed,
                 bundle_sha256: None,
                 bundle_size: None,
                 n_errors: 0,
@@ -117,12 +117,36 @@ pub struct DevEvent {
     pub data: serde_json::Value,
 }
 
+/// Where the dev loop is (served as a lowercase JSON string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    #[default]
+    Starting,
+    Building,
+    /// The last build serves (or did not change).
+    Ok,
+    /// The last build is broken; the last good one still serves.
+    Failed,
+    /// The environment failed.
+    Error,
+}
+
+impl From<BuildResult> for Phase {
+    fn from(r: BuildResult) -> Phase {
+        match r {
+            BuildResult::Ok | BuildResult::Unchanged => Phase::Ok,
+            BuildResult::Failed => Phase::Failed,
+            BuildResult::Error => Phase::Error,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct DevState {
     /// The project as last read (the project file can change while `avmd dev` runs).
     pub project: ProjectView,
-    /// `starting`, `building`, `ok`, `failed` (last build broken; last good still serving) or `error`.
-    pub phase: String,
+    pub phase: Phase,
     pub current: Option<BuildView>,
     pub last_good: Option<BuildView>,
     pub diagnostics: Vec<DiagnosticView>,
@@ -167,7 +191,7 @@ impl Shared {
             started_at_ms: now_ms(),
             state: Mutex::new(DevState {
                 project,
-                phase: "starting".into(),
+                phase: Phase::Starting,
                 ..DevState::default()
             }),
             events,
@@ -206,8 +230,8 @@ impl Shared {
     }
 
     /// Sets the phase and streams a `status` event.
-    pub fn set_phase(&self, phase: &str) {
-        self.lock().phase = phase.to_string();
+    pub fn set_phase(&self, phase: Phase) {
+        self.lock().phase = phase;
         self.emit("status", serde_json::json!({ "phase": phase }));
     }
 }

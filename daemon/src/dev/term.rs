@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use super::state::{BuildView, DiagnosticView};
+use crate::history::BuildResult;
 
 /// `HH:MM:SS` (UTC) of a Unix time in milliseconds.
 pub fn clock(ms: i64) -> String {
@@ -24,13 +25,13 @@ pub fn build_line(b: &BuildView, serving: bool) -> String {
     let head = format!(
         "[{}] build {} in {} ms ({} compiled / {} modules)",
         clock(b.record.started_at_ms),
-        b.record.result,
+        b.record.result.as_str(),
         b.record.duration_ms,
         b.record.n_compiled,
         b.record.n_modules
     );
-    match b.record.result.as_str() {
-        "ok" => format!(
+    match b.record.result {
+        BuildResult::Ok => format!(
             "{head}, bundle {} bytes sha256 {}: reloaded",
             b.record.bundle_size.unwrap_or(0),
             b.record
@@ -39,7 +40,7 @@ pub fn build_line(b: &BuildView, serving: bool) -> String {
                 .map(|s| &s[..s.len().min(12)])
                 .unwrap_or("?")
         ),
-        "unchanged" => format!("{head}: the bundle did not change, still serving"),
+        BuildResult::Unchanged => format!("{head}: the bundle did not change, still serving"),
         _ => format!(
             "{head}: {} error(s), {} warning(s); {}",
             b.record.n_errors,
@@ -99,7 +100,7 @@ mod tests {
         let r = &mut view.record;
         r.id = 3;
         r.duration_ms = 48;
-        r.result = result.into();
+        r.result = BuildResult::parse(result);
         r.bundle_sha256 = Some("1a2b3c4d5e6f7a8b".into());
         r.bundle_size = Some(51234);
         r.n_errors = u32::from(result != "ok");
