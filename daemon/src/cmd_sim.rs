@@ -76,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .clone()
         .unwrap_or_else(|| project.build_dir().join("sim"));
     let partition_size = project.partition_size;
-    let profile = project.profile.clone();
+    let profile = project.profile;
 
     let reg = if args.no_register {
         None
@@ -102,7 +102,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .into_iter()
         .map(|d| {
             let stop = stop.clone();
-            let profile = profile.clone();
             let (vm, trial, mdns) = (args.vm, args.trial_ms, args.mdns);
             std::thread::spawn(move || device_loop(d, vm, profile, trial, mdns, &stop))
         })
@@ -164,7 +163,7 @@ fn boot_partition(dir: &Path) -> String {
 fn device_loop(
     d: SimDevice,
     vm: VmChoice,
-    profile: String,
+    profile: avmd_engine::profile::Profile,
     trial_ms: u64,
     mdns: bool,
     stop: &AtomicBool,
@@ -195,7 +194,7 @@ fn device_loop(
         }
         let cfg = HostConfig {
             port: d.port,
-            profile: Some(profile.clone()),
+            profile: Some(profile),
             state_dir: Some(d.dir.join("vm")),
             env: env.clone(),
             ..Default::default()

@@ -88,10 +88,7 @@ pub struct Engine {
 impl Engine {
     /// Prepares the engine for `project`; the compile VM boots on the first build (or `warm_up`).
     pub fn open(project: Project) -> Result<Engine, EngineError> {
-        let platform = project
-            .profile
-            .parse::<Platform>()
-            .unwrap_or(Platform::Esp32);
+        let platform = project.profile.platform();
         let runtime_dir = runtime_lib::materialize("device", runtime_lib::device_modules())
             .map_err(io_err(Path::new("avmd runtime cache")))?;
         let strip = StripOptions {

@@ -30,7 +30,7 @@ pub struct HostConfig {
     /// The port the app's `httpd_server` binds on 127.0.0.1; 0 = pick a free one (kept across reloads).
     pub port: u16,
     /// Device profile; `atomvm:platform/0` answers its platform. None = generic_unix.
-    pub profile: Option<String>,
+    pub profile: Option<crate::profile::Profile>,
     /// Per-process heap cap in words (`max_heap_size`), to feel device memory limits.
     pub max_heap_words: Option<u64>,
     /// An Erlang map term (text) merged into `httpd_overrides` before port/address are set.
@@ -101,9 +101,7 @@ impl HostRuntime {
         let overrides = overrides_term(cfg.httpd_overrides.as_deref())?;
         let platform = cfg
             .profile
-            .as_deref()
-            .and_then(|p| p.parse::<crate::compat::Platform>().ok())
-            .map_or("generic_unix", |p| p.as_str());
+            .map_or("generic_unix", |p| p.platform().as_str());
 
         let mut cmd = Command::new("erl");
         cmd.args(["-noshell", "-noinput", "+Bd", "-pa"])

@@ -20,6 +20,7 @@ pub mod host;
 pub mod host_shims;
 pub mod ota_pub;
 pub mod packbeam;
+pub mod profile;
 pub mod project;
 pub mod reach;
 pub mod routes;

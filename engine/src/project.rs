@@ -7,18 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// AtomVM's default `main.avm` data partition on ESP32 (FACTS.md "Boot, flash layout").
 pub const DEFAULT_PARTITION_SIZE: u64 = 1024 * 1024;
-/// The profile a project gets when it names none.
-pub const DEFAULT_PROFILE: &str = "esp32";
-/// Profiles the engine knows; each maps to an AtomVM platform for the compatibility check.
-pub const PROFILES: &[&str] = &[
-    "esp32",
-    "esp32c3",
-    "esp32s3",
-    "rp2",
-    "pico_w",
-    "stm32",
-    "generic_unix",
-];
+pub use crate::profile::Profile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProjectKind {
@@ -53,8 +42,8 @@ pub struct Project {
     pub app: String,
     /// The module whose `start/0` the device calls (for Elixir: `Elixir.Foo`).
     pub start_module: String,
-    /// Device profile (`esp32`, `esp32c3`, `rp2`, ...); picks the platform the compat check uses.
-    pub profile: String,
+    /// Device profile: the platform the compat check uses, the runtime's limits (`crate::profile`).
+    pub profile: Profile,
     /// Size of the app partition the bundle must fit in.
     pub partition_size: u64,
     /// Prebuilt `.avm` libraries appended to the bundle (absolute paths).
@@ -141,7 +130,7 @@ impl Project {
             root: root.to_path_buf(),
             app,
             start_module: start,
-            profile: DEFAULT_PROFILE.to_string(),
+            profile: Profile::default(),
             partition_size: DEFAULT_PARTITION_SIZE,
             extra_avms: Vec::new(),
             kind,
@@ -173,13 +162,9 @@ impl Project {
         check_module_name(&start).map_err(|m| invalid(format!("start: {m}")))?;
         let mut p = Self::base(root, t.name, start, ProjectKind::Avmd);
         if let Some(profile) = t.profile {
-            if !PROFILES.contains(&profile.as_str()) {
-                return Err(invalid(format!(
-                    "profile {profile:?} is not one of {}",
-                    PROFILES.join(", ")
-                )));
-            }
-            p.profile = profile;
+            p.profile = profile
+                .parse()
+                .map_err(|e: crate::profile::UnknownProfile| invalid(e.to_string()))?;
         }
         if let Some(size) = t.partition_size {
             if size == 0 {

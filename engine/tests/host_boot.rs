@@ -33,7 +33,7 @@ fn boots_reloads_and_survives_bad_apps() {
     let bundle = engine.build().unwrap().bundle.expect("bundle");
 
     let mut host = HostRuntime::start(HostConfig {
-        profile: Some("esp32".into()),
+        profile: Some(avmd_engine::profile::Profile::Esp32),
         ..Default::default()
     })
     .unwrap();

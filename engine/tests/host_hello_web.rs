@@ -31,7 +31,7 @@ fn hello_web_builds_boots_and_answers() {
     assert!(bundle.size < bundle.partition_size);
 
     let mut host = HostRuntime::start(HostConfig {
-        profile: Some("esp32".into()),
+        profile: Some(avmd_engine::profile::Profile::Esp32),
         ..Default::default()
     })
     .unwrap();

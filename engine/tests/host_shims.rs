@@ -56,7 +56,7 @@ fn nvs_gpio_network_and_restart() {
         .unwrap_or_else(|| panic!("{:?}", out.diagnostics));
 
     let mut host = HostRuntime::start(HostConfig {
-        profile: Some("esp32s3".into()),
+        profile: Some(avmd_engine::profile::Profile::Esp32s3),
         ..Default::default()
     })
     .unwrap();

@@ -33,7 +33,7 @@ fn avmd_toml_with_defaults_and_all_keys() {
     let file = s.write("src/blink.erl", "-module(blink).\n");
     let p = Project::discover(&file).unwrap();
     assert_eq!(p.start_module, "Elixir.Blink");
-    assert_eq!(p.profile, "pico_w");
+    assert_eq!(p.profile, avmd_engine::profile::Profile::PicoW);
     assert_eq!(p.partition_size, 524288);
     assert_eq!(p.extra_avms, vec![p.root.join("libs/x.avm")]);
     assert!(!p.bundle_runtime && p.strip_lines);

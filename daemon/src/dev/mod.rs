@@ -78,7 +78,7 @@ pub fn run(opts: DevOptions) -> anyhow::Result<i32> {
     let max_heap_words = match opts.max_heap_words {
         Some(0) => None,
         Some(n) => Some(n),
-        None => profile::max_heap_words(&project.profile),
+        None => project.profile.max_heap_words(),
     };
     let cfg = session::SessionConfig {
         port: opts.port,

@@ -25,6 +25,7 @@ use super::term;
 use super::watch::WatchEvent;
 use crate::history::BuildResult;
 use crate::vm::{start_runner, VmChoice};
+use avmd_engine::profile::Profile;
 
 /// How long a build waits for the restarted app to listen before calling it done.
 const LISTEN_WAIT: Duration = Duration::from_secs(5);
@@ -121,12 +122,9 @@ pub fn run(
 /// What AtomVM gets through its environment, having no application env for `httpd_overrides`: the
 /// project's device profile and the live-reload script's address.
 fn atomvm_env(host_cfg: &HostConfig, cfg: &SessionConfig) -> Vec<(String, String)> {
-    let profile = host_cfg.profile.as_deref().unwrap_or("generic_unix");
+    let profile = host_cfg.profile.unwrap_or(Profile::GenericUnix);
     vec![
-        (
-            "AVMD_HTTPD_PROFILE".into(),
-            profile::httpd_profile(profile).into(),
-        ),
+        ("AVMD_HTTPD_PROFILE".into(), profile.httpd_profile().into()),
         (
             "AVMD_HTTPD_RELOAD_URL".into(),
             format!("http://127.0.0.1:{}/livereload.js", cfg.dashboard_port),
@@ -138,10 +136,10 @@ fn atomvm_env(host_cfg: &HostConfig, cfg: &SessionConfig) -> Vec<(String, String
 fn host_config(project: &Project, cfg: &SessionConfig) -> HostConfig {
     HostConfig {
         port: cfg.port,
-        profile: Some(project.profile.clone()),
+        profile: Some(project.profile),
         max_heap_words: cfg.max_heap_words,
         httpd_overrides: Some(profile::httpd_overrides(
-            &project.profile,
+            project.profile,
             cfg.dashboard_port,
         )),
         extra_code_paths: Vec::new(),
@@ -466,9 +464,9 @@ impl Session {
     }
 
     fn poisoned(&self, bundle: &Arc<[u8]>, view: &mut BuildView) -> anyhow::Result<Arc<[u8]>> {
-        let platform = profile::platform(&self.engine.project().profile);
-        match (self.cfg.poison, platform) {
-            (true, Some(platform)) => {
+        let platform = self.engine.project().profile.platform();
+        match self.cfg.poison {
+            true => {
                 let p = devpoison::poison_bundle(bundle, platform, &[])
                     .map_err(|e| anyhow::anyhow!("preparing the dev bundle: {e}"))?;
                 view.poisoned_calls = p
@@ -482,7 +480,7 @@ impl Session {
                     p.bundle.into()
                 })
             }
-            _ => Ok(Arc::clone(bundle)),
+            false => Ok(Arc::clone(bundle)),
         }
     }
 

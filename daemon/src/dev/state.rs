@@ -35,7 +35,7 @@ impl ProjectView {
             root: p.root.display().to_string(),
             app: p.app.clone(),
             start_module: p.start_module.clone(),
-            profile: p.profile.clone(),
+            profile: p.profile.to_string(),
         }
     }
 }
