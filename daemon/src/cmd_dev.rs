@@ -51,13 +51,20 @@ fn lan_watch() {
         return;
     }
     std::thread::spawn(|| {
-        let Ok(reg) = Registry::open_default() else {
-            return;
-        };
-        let _ = discover::watch(std::time::Duration::MAX, |change| {
+        let result = discover::watch(std::time::Duration::MAX, |change| {
             if let discover::Change::Up(f) = change {
-                discover::remember(&reg, &f);
+                // opened per announcement: one failed open (the dashboard creating the registry at
+                // the same moment) must not end the watch
+                match Registry::open_default() {
+                    Ok(reg) => {
+                        discover::remember(&reg, &f);
+                    }
+                    Err(e) => eprintln!("avmd dev: device {} not recorded: {e:#}", f.instance),
+                }
             }
         });
+        if let Err(e) = result {
+            eprintln!("avmd dev: not watching the LAN for devices: {e:#}");
+        }
     });
 }

@@ -7,6 +7,7 @@
 
 pub mod collect;
 pub mod definition;
+pub mod ext;
 pub mod lens;
 pub mod server;
 pub mod to_proto;

@@ -8,7 +8,6 @@ use crate::to_proto;
 use avmd_engine::build::Engine;
 use avmd_engine::project::{Project, ProjectError};
 use avmd_engine::routes;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,8 +15,7 @@ use tower_lsp_server::jsonrpc::{Error as RpcError, Result as RpcResult};
 use tower_lsp_server::lsp_types::*;
 use tower_lsp_server::{Client, LanguageServer, UriExt};
 
-/// The custom request that lists a workspace's routes.
-pub const ROUTES_METHOD: &str = "avmd/routes";
+pub use crate::ext::{RouteInfo, RoutesParams, ROUTES_METHOD};
 
 /// One project the server has found, with its engine once the first build opened it.
 struct Workspace {
@@ -43,28 +41,6 @@ pub struct Backend {
 
 /// Saves closer together than this make one build (an editor's "save all", a formatter's rewrite).
 const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(30);
-
-/// `avmd/routes` params: `{}` for every project, or `{"uri": ...}` for the project holding that file.
-#[derive(Debug, Default, Deserialize)]
-pub struct RoutesParams {
-    #[serde(default)]
-    pub uri: Option<Uri>,
-}
-
-/// One entry of the `avmd/routes` result.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RouteInfo {
-    pub path: String,
-    pub handler: String,
-    /// `handler => Mod` of the generic handlers (`httpd_api_handler`, `httpd_ws_handler`).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub target: Option<String>,
-    /// Absent when the route takes any method.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub methods: Option<Vec<String>>,
-    pub uri: Uri,
-    pub range: Range,
-}
 
 /// `avmd.toml`, `rebar.config` or `mix.exs`: saving one re-reads the project.
 fn is_project_file(path: &Path) -> bool {
