@@ -18,7 +18,7 @@
 -module(httpd_api_handler).
 -behaviour(httpd_handler).
 
--export([handle/2, legacy_result/1]).
+-export([handle/2, prepare/1, legacy_result/1]).
 
 -callback handle_api(Method :: binary(), Bindings :: #{binary() => binary()}, Json :: term(), Req :: map()) ->
     {ok, term()} | {ok, 100..999, term()} | {error, 100..999, binary()}.
@@ -31,13 +31,27 @@
 
 %% @doc httpd_handler callback.
 -spec handle(map(), map()) -> httpd_handler:result().
-handle(Req, Opts = #{module := Mod}) ->
-    handle(Req, maps:remove(module, Opts#{handler => Mod}));
-handle(Req, Opts = #{handler := Mod}) ->
-    case legacy(Mod) of
-        true -> legacy(Req, Opts);
-        false -> ours(Req, Opts)
+handle(Req, Opts = #{contract := ours}) ->
+    ours(Req, Opts);
+handle(Req, Opts = #{contract := atomvm_lib}) ->
+    legacy(Req, Opts);
+handle(Req, Opts) ->
+    %% a route `httpd_server' did not prepare (a direct call)
+    case prepare(Opts) of
+        Prepared = #{contract := _} -> handle(Req, Prepared);
+        _ -> erlang:error({bad_api_route, {no_handler, Opts}})
     end.
+
+%% @doc The route's options with the contract its module follows decided (`contract => ours |
+%% atomvm_lib') and the module under `handler'; `httpd_server' calls it once per route at start, so no
+%% request pays for looking at the module's exports.
+-spec prepare(map()) -> map().
+prepare(Opts = #{module := Mod}) ->
+    prepare(maps:remove(module, Opts#{handler => Mod}));
+prepare(Opts = #{handler := Mod}) ->
+    Opts#{contract => case legacy(Mod) of true -> atomvm_lib; false -> ours end};
+prepare(Opts) ->
+    Opts.
 
 legacy(Fun) when is_function(Fun, 4) ->
     true;

@@ -209,6 +209,8 @@ exports(_, _, _) ->
 
 %% A route whose module is written for atomvm_lib's httpd (`handle_http_req/2' and no `handle/2') runs
 %% through `httpd_legacy'; decided once here, not per request.
+adapt([{P, httpd_api_handler, Opts} | Rest]) when is_map(Opts) ->
+    [{P, httpd_api_handler, httpd_api_handler:prepare(Opts)} | adapt(Rest)];
 adapt([{P, M, Opts} | Rest]) ->
     Route = case exports(M, handle, 2) orelse not exports(M, handle_http_req, 2) of
         true -> {P, M, Opts};
