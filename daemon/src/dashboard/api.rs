@@ -15,6 +15,7 @@ use serde_json::json;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
+use super::replies;
 use crate::dev::state::{now_ms, Shared, CONSOLE_KEEP};
 
 /// Upper bound of `?limit=` on the list endpoints.
@@ -32,21 +33,24 @@ impl Limit {
 }
 
 /// `GET /api/status`: the project, the ports, the phase, the current and last good builds.
-pub async fn status(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
+pub async fn status(State(s): State<Arc<Shared>>) -> Json<replies::Status> {
     let st = s.lock();
-    Json(json!({
-        "project": st.project,
-        "phase": st.phase,
-        "app_port": st.app_port,
-        "app_url": st.app_port.map(|p| format!("http://127.0.0.1:{p}/")),
-        "dashboard_port": s.dashboard_port,
-        "current_build": st.current,
-        "last_good_build": st.last_good,
-        "serving_sha256": st.last_good.as_ref().and_then(|b| b.record.bundle_sha256.clone()),
-        "n_diagnostics": st.diagnostics.len(),
-        "warnings": st.warnings,
-        "uptime_ms": now_ms() - s.started_at_ms,
-    }))
+    Json(replies::Status {
+        project: st.project.clone(),
+        phase: st.phase,
+        app_port: st.app_port,
+        app_url: st.app_port.map(|p| format!("http://127.0.0.1:{p}/")),
+        dashboard_port: s.dashboard_port,
+        current_build: st.current.clone(),
+        last_good_build: st.last_good.clone(),
+        serving_sha256: st
+            .last_good
+            .as_ref()
+            .and_then(|b| b.record.bundle_sha256.clone()),
+        n_diagnostics: st.diagnostics.len(),
+        warnings: st.warnings.clone(),
+        uptime_ms: now_ms() - s.started_at_ms,
+    })
 }
 
 /// `GET /api/builds?limit=N`: build history from SQLite, newest first (default 50).
@@ -59,7 +63,7 @@ pub async fn builds(State(s): State<Arc<Shared>>, Query(q): Query<Limit>) -> Res
     })
     .await;
     match rows {
-        Ok(Ok(builds)) => Json(json!({ "builds": builds })).into_response(),
+        Ok(Ok(builds)) => Json(replies::Builds { builds }).into_response(),
         Ok(Err(err)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("build history: {err:#}"),
@@ -72,35 +76,41 @@ pub async fn builds(State(s): State<Arc<Shared>>, Query(q): Query<Limit>) -> Res
 }
 
 /// `GET /api/diagnostics`: the diagnostics of the latest build (good or broken).
-pub async fn diagnostics(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
+pub async fn diagnostics(State(s): State<Arc<Shared>>) -> Json<replies::Diagnostics> {
     let st = s.lock();
-    Json(json!({
-        "build_id": st.current.as_ref().map(|b| b.record.id),
-        "result": st.current.as_ref().map(|b| b.record.result),
-        "diagnostics": st.diagnostics,
-    }))
+    Json(replies::Diagnostics {
+        build_id: st.current.as_ref().map(|b| b.record.id),
+        result: st.current.as_ref().map(|b| b.record.result),
+        diagnostics: st.diagnostics.clone(),
+    })
 }
 
 /// `GET /api/routes`: the route map scanned from the start module's source.
-pub async fn routes(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
+pub async fn routes(State(s): State<Arc<Shared>>) -> Json<replies::Routes> {
     let st = s.lock();
-    Json(json!({ "file": st.routes_file, "routes": st.routes }))
+    Json(replies::Routes {
+        file: st.routes_file.clone(),
+        routes: st.routes.clone(),
+    })
 }
 
 /// `GET /api/console?limit=N`: the most recent device console lines, oldest first (default 200).
 pub async fn console(
     State(s): State<Arc<Shared>>,
     Query(q): Query<Limit>,
-) -> Json<serde_json::Value> {
+) -> Json<replies::Console> {
     let limit = q.get(200).min(CONSOLE_KEEP as u32) as usize;
     let st = s.lock();
     let skip = st.console.len().saturating_sub(limit);
     let lines: Vec<_> = st.console.iter().skip(skip).cloned().collect();
-    Json(json!({ "lines": lines }))
+    Json(replies::Console { lines })
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+    let reply = replies::Error {
+        error: message.to_string(),
+    };
+    (status, Json(reply)).into_response()
 }
 
 type BoxedEvents = std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>>;

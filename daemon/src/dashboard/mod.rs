@@ -7,6 +7,7 @@
 
 mod api;
 mod devices;
+mod replies;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
