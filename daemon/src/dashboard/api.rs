@@ -16,7 +16,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
 use super::replies;
-use crate::dev::state::{now_ms, Shared, CONSOLE_KEEP};
+use crate::dev::state::{now_ms, DevEventKind, Shared, CONSOLE_KEEP};
 
 /// Upper bound of `?limit=` on the list endpoints.
 const MAX_LIMIT: u32 = 1000;
@@ -116,7 +116,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 type BoxedEvents = std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>>;
 type EventStream = Sse<axum::response::sse::KeepAliveStream<BoxedEvents>>;
 
-fn stream(s: &Shared, only: Option<&'static str>) -> EventStream {
+fn stream(s: &Shared, only: Option<DevEventKind>) -> EventStream {
     let rx = s.events.subscribe();
     // The first event says the stream is live (and which phase we are in), so a client can tell a
     // connected-but-quiet stream from a dead one.
@@ -125,7 +125,7 @@ fn stream(s: &Shared, only: Option<&'static str>) -> EventStream {
         .data(json!({ "phase": s.lock().phase }).to_string());
     let live = BroadcastStream::new(rx).filter_map(move |item| match item {
         Ok(ev) if only.is_none() || only == Some(ev.kind) => Some(Ok(Event::default()
-            .event(ev.kind)
+            .event(ev.kind.as_str())
             .data(ev.data.to_string()))),
         Ok(_) => None,
         // A slow client lost events; tell it so it can refetch the JSON API.
@@ -142,5 +142,5 @@ pub async fn events(State(s): State<Arc<Shared>>) -> EventStream {
 
 /// `GET /api/livereload`: SSE of `reload` events only — what the script injected into pages uses.
 pub async fn livereload(State(s): State<Arc<Shared>>) -> EventStream {
-    stream(&s, Some("reload"))
+    stream(&s, Some(DevEventKind::Reload))
 }

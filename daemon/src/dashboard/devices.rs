@@ -98,7 +98,10 @@ pub async fn push(
                 o.detail
             ),
         );
-        shared.emit("push", serde_json::to_value(&o).unwrap_or_default());
+        shared.emit(
+            crate::dev::state::DevEventKind::Push,
+            serde_json::to_value(&o).unwrap_or_default(),
+        );
         Ok(Some(o))
     })
     .await;

@@ -81,7 +81,10 @@ fn worker(devices: Vec<String>, rx: Receiver<Arc<[u8]>>, shared: Arc<Shared>) {
             );
             term::info(&line);
             shared.console("push", &line);
-            shared.emit("push", serde_json::to_value(&o).unwrap_or_default());
+            shared.emit(
+                crate::dev::state::DevEventKind::Push,
+                serde_json::to_value(&o).unwrap_or_default(),
+            );
             if let Some(reg) = &reg {
                 let _ = reg.record_push(&PushRecord::of(&o, &image.sha256, started));
             }

@@ -20,7 +20,7 @@ use avmd_engine::runner::Runner;
 use avmd_engine::{dev_modules, devpoison};
 
 use super::profile;
-use super::state::{now_ms, BuildView, DiagnosticView, Phase, Shared};
+use super::state::{now_ms, BuildView, DevEventKind, DiagnosticView, Phase, Shared};
 use super::term;
 use super::watch::WatchEvent;
 use crate::history::BuildResult;
@@ -337,12 +337,14 @@ impl Session {
         }
         let phase = self.shared.lock().phase;
         self.shared
-            .emit("status", serde_json::json!({ "phase": phase }));
-        self.shared
-            .emit("build", serde_json::to_value(&view).unwrap_or_default());
+            .emit(DevEventKind::Status, serde_json::json!({ "phase": phase }));
+        self.shared.emit(
+            DevEventKind::Build,
+            serde_json::to_value(&view).unwrap_or_default(),
+        );
         if ok {
             self.shared.emit(
-                "reload",
+                DevEventKind::Reload,
                 serde_json::json!({ "build_id": view.record.id, "sha256": view.record.bundle_sha256 }),
             );
         }

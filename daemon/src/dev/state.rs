@@ -110,10 +110,37 @@ pub struct ConsoleView {
     pub text: String,
 }
 
+/// What a live event is about: its `event:` name on `/api/events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevEventKind {
+    /// A build finished (its `BuildView`).
+    Build,
+    /// A device console line.
+    Console,
+    /// A good build is serving: open pages reload.
+    Reload,
+    /// The loop's phase changed.
+    Status,
+    /// A push to a device ended (its outcome).
+    Push,
+}
+
+impl DevEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DevEventKind::Build => "build",
+            DevEventKind::Console => "console",
+            DevEventKind::Reload => "reload",
+            DevEventKind::Status => "status",
+            DevEventKind::Push => "push",
+        }
+    }
+}
+
 /// One live event, sent on `/api/events` as `event: <kind>` with `data: <json>`.
 #[derive(Debug, Clone)]
 pub struct DevEvent {
-    pub kind: &'static str,
+    pub kind: DevEventKind,
     pub data: serde_json::Value,
 }
 
@@ -205,7 +232,7 @@ impl Shared {
     }
 
     /// Sends a live event; having no subscriber is fine.
-    pub fn emit(&self, kind: &'static str, data: serde_json::Value) {
+    pub fn emit(&self, kind: DevEventKind, data: serde_json::Value) {
         let _ = self.events.send(DevEvent { kind, data });
     }
 
@@ -226,13 +253,16 @@ impl Shared {
             st.console.push_back(line.clone());
             line
         };
-        self.emit("console", serde_json::to_value(&line).unwrap_or_default());
+        self.emit(
+            DevEventKind::Console,
+            serde_json::to_value(&line).unwrap_or_default(),
+        );
     }
 
     /// Sets the phase and streams a `status` event.
     pub fn set_phase(&self, phase: Phase) {
         self.lock().phase = phase;
-        self.emit("status", serde_json::json!({ "phase": phase }));
+        self.emit(DevEventKind::Status, serde_json::json!({ "phase": phase }));
     }
 }
 
