@@ -26,4 +26,5 @@ pub mod reach;
 pub mod routes;
 pub mod runner;
 pub mod runtime_lib;
+pub mod sites;
 pub mod vm_link;

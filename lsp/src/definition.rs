@@ -1,7 +1,7 @@
 //! Go to definition for the names a route map is made of: a handler module atom (`hello_web_api` in a
 //! route tuple) goes to that module's `-module` line, `mod:fun` to `fun`'s first clause in `mod`, and a
-//! local `fun(` to its first clause in the same file. Modules are looked up among the project's own
-//! sources only. Pure: text in, target out; the server reads the files.
+//! local `fun(` to its first clause in the same file. This module only reads what the cursor is on
+//! (LSP's UTF-16 columns); where things are defined is the engine's (`avmd_engine::sites`). Pure.
 
 /// What the cursor is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,21 +85,6 @@ pub fn target_at(line: &str, character: u32) -> Option<Target> {
     Some(Target::Module(word))
 }
 
-/// 0-based line of the first clause of `fun` (a line starting with `fun(`).
-pub fn function_line(text: &str, fun: &str) -> Option<u32> {
-    let head = format!("{fun}(");
-    text.lines()
-        .position(|l| l.starts_with(&head))
-        .map(|i| i as u32)
-}
-
-/// 0-based line of the `-module(...)` attribute (0 when there is none).
-pub fn module_line(text: &str) -> u32 {
-    text.lines()
-        .position(|l| l.trim_start().starts_with("-module("))
-        .unwrap_or(0) as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,15 +136,5 @@ mod tests {
         assert_eq!(target_at(line, 1), None);
         assert_eq!(target_at("", 0), None);
         assert_eq!(target_at("x", 99), Some(Target::Module("x".into())));
-    }
-
-    #[test]
-    fn lines_of_definitions() {
-        let text = "%% doc\n-module(m).\n-export([f/1]).\n\nf(X) ->\n    g(X).\nf2() -> ok.\n";
-        assert_eq!(module_line(text), 1);
-        assert_eq!(function_line(text, "f"), Some(4));
-        assert_eq!(function_line(text, "f2"), Some(6));
-        assert_eq!(function_line(text, "h"), None);
-        assert_eq!(module_line("no attribute"), 0);
     }
 }

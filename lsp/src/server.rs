@@ -8,6 +8,7 @@ use crate::to_proto;
 use avmd_engine::build::Engine;
 use avmd_engine::project::{Project, ProjectError};
 use avmd_engine::routes;
+use avmd_engine::sites;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -288,26 +289,22 @@ fn find_definition(file: &Path, pos: Position) -> Option<Location> {
     let mut sources = collect::Sources::default();
     let line = sources.line(file, pos.line + 1)?.to_string();
     let target = definition::target_at(&line, pos.character)?;
-    let module_file = |m: &str| {
-        let project = Project::discover(file).ok()?;
-        avmd_engine::files::erl_sources(&project.root)
-            .into_iter()
-            .find(|f| f.file_stem().is_some_and(|s| s == m))
-    };
+    let module_file = |m: &str| sites::module_file(&Project::discover(file).ok()?.root, m);
+    // 1-based lines from the engine; LSP's are 0-based
     let (target_file, name, line) = match target {
         Target::Module(m) => {
             let f = module_file(&m)?;
-            let l = definition::module_line(sources.text(&f)?);
-            (f, m, l)
+            let l = sites::module_line(sources.text(&f)?);
+            (f, m, l - 1)
         }
         Target::Remote(m, fun) => {
             let f = module_file(&m)?;
-            let l = definition::function_line(sources.text(&f)?, &fun)?;
-            (f, fun, l)
+            let l = sites::function_line(sources.text(&f)?, &fun)?;
+            (f, fun, l - 1)
         }
         Target::Local(fun) => {
-            let l = definition::function_line(sources.text(file)?, &fun)?;
-            (file.to_path_buf(), fun, l)
+            let l = sites::function_line(sources.text(file)?, &fun)?;
+            (file.to_path_buf(), fun, l - 1)
         }
     };
     let uri = Uri::from_file_path(&target_file)?;
@@ -368,8 +365,8 @@ fn find_lenses(file: &Path) -> Vec<CodeLens> {
         return Vec::new();
     }
     let mut sources = collect::Sources::default();
-    let line = sources.text(file).map_or(0, definition::module_line);
-    let range = to_proto::range_at(line + 1, 0, sources.line(file, line + 1));
+    let line = sources.text(file).map_or(1, sites::module_line);
+    let range = to_proto::range_at(line, 0, sources.line(file, line));
     titles
         .into_iter()
         .map(|title| CodeLens {
