@@ -8,7 +8,7 @@ cd "$root"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # The second line builds the real AtomVM (scripts/atomvm.sh), which the tests run bundles on too.
-apt_pkgs=(erlang-nox erlang-dev elixir curl wrk chromium python3-pip
+apt_pkgs=(erlang-nox erlang-dev elixir curl wrk chromium python3-pip iproute2
   cmake ninja-build gperf zlib1g-dev libmbedtls-dev rebar3)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

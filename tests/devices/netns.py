@@ -19,7 +19,10 @@ class Netns:
             pytest.skip(f"cannot create a network namespace (needs root and iproute2): {r.stderr.strip()}")
         for step in (["ip", "link", "set", "lo", "up"], ["ip", "link", "set", "lo", "multicast", "on"],
                      ["ip", "route", "add", "224.0.0.0/4", "dev", "lo"]):
-            subprocess.run(self.cmd(step), check=True)
+            r = subprocess.run(self.cmd(step), capture_output=True, text=True)
+            if r.returncode != 0:
+                self.close()
+                pytest.skip(f"cannot set up the network namespace ({' '.join(step)}): {r.stderr.strip()}")
 
     def cmd(self, args):
         return ["ip", "netns", "exec", self.name, *map(str, args)]
