@@ -124,6 +124,17 @@ impl Client {
         }
     }
 
+    /// Started in `root`, with `initialize` (that folder as `rootUri`) and `initialized` done.
+    fn initialized(root: &Path) -> Client {
+        let mut c = Client::start(root);
+        c.request(
+            "initialize",
+            json!({"processId": null, "rootUri": uri(root), "capabilities": {}}),
+        );
+        c.notify("initialized", json!({}));
+        c
+    }
+
     fn send(&mut self, msg: Value) {
         let body = serde_json::to_vec(&msg).unwrap();
         write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
@@ -448,12 +459,7 @@ fn lsp_outside_a_project_answers_and_does_not_crash() {
     std::fs::create_dir_all(&dir).unwrap();
     let dir = dir.canonicalize().unwrap();
     let scratch = Scratch(dir.clone());
-    let mut c = Client::start(&dir);
-    c.request(
-        "initialize",
-        json!({"processId": null, "rootUri": uri(&dir), "capabilities": {}}),
-    );
-    c.notify("initialized", json!({}));
+    let mut c = Client::initialized(&dir);
     // Saves of files outside any project, of other schemes and of missing files are ignored.
     c.notify(
         "textDocument/didSave",
@@ -517,12 +523,7 @@ fn lsp_reads_routes_from_elixir_sources() {
     let start = root.join("lib/shop_ex.ex");
     let start_text = std::fs::read_to_string(&start).unwrap();
 
-    let mut c = Client::start(&root);
-    c.request(
-        "initialize",
-        json!({"processId": null, "rootUri": uri(&root), "capabilities": {}}),
-    );
-    c.notify("initialized", json!({}));
+    let mut c = Client::initialized(&root);
 
     let routes = c.request("avmd/routes", json!({}));
     let routes = routes.as_array().expect("a list of routes");
@@ -572,12 +573,7 @@ fn lsp_maps_atomvm_lib_routes_and_checks_their_contracts() {
     let root = scratch.0.clone();
     let start = root.join("src/legacy_httpd.erl");
     let start_text = std::fs::read_to_string(&start).unwrap();
-    let mut c = Client::start(&root);
-    c.request(
-        "initialize",
-        json!({"processId": null, "rootUri": uri(&root), "capabilities": {}}),
-    );
-    c.notify("initialized", json!({}));
+    let mut c = Client::initialized(&root);
 
     let routes = c.request("avmd/routes", json!({}));
     let routes = routes.as_array().expect("a list of routes");
@@ -636,12 +632,7 @@ fn a_burst_of_saves_builds_once() {
     let root = scratch.0.clone();
     let api = root.join("src/hello_web_api.erl");
     let text = std::fs::read_to_string(&api).unwrap();
-    let mut c = Client::start(&root);
-    c.request(
-        "initialize",
-        json!({"processId": null, "rootUri": uri(&root), "capabilities": {}}),
-    );
-    c.notify("initialized", json!({}));
+    let mut c = Client::initialized(&root);
     // A missing call gives the file a diagnostic on every build that sees it.
     let broken = text.replacen("-export([", "-export([sum/1, ", 1) + "\nsum(L) -> lists:sum(L).\n";
     c.save(&api, &broken);
