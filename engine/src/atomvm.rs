@@ -6,13 +6,12 @@
 //! its default.
 
 use crate::crash_dump::CrashDumpReader;
-use crate::runner::{ConsoleLine, ConsoleStream, RunError, Runner};
+use crate::runner::{ConsoleLine, ConsoleStream, RunError, Runner, SharedRunState};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The AtomVM commit the project tests against (../shared/atomvm/FACTS.md).
@@ -99,16 +98,9 @@ pub struct AtomVmConfig {
     pub env: Vec<(String, String)>,
 }
 
-#[derive(Default)]
-struct Shared {
-    subscribers: Vec<Sender<ConsoleLine>>,
-    port: Option<u16>,
-    /// Bumped on every boot, so a poller of an old VM cannot report its port as the new one's.
-    boot: u64,
-    exited: bool,
-}
-
-type SharedState = Arc<(Mutex<Shared>, Condvar)>;
+/// The runner's shared state; its generation is bumped on every boot, so a poller of an old VM cannot
+/// report its port as the new one's.
+type SharedState = SharedRunState;
 
 pub struct AtomVmRuntime {
     cfg: AtomVmConfig,
@@ -129,8 +121,8 @@ impl AtomVmRuntime {
             std::env::temp_dir().join(format!("avmd-vm-{}", std::process::id()))
         });
         std::fs::create_dir_all(&dir).map_err(spawn_err)?;
-        let shared: SharedState = Arc::default();
-        shared.0.lock().unwrap().exited = true;
+        let shared = SharedState::default();
+        shared.lock().exited = true;
         Ok(AtomVmRuntime {
             bundle_file: dir.join("app.avm"),
             cfg,
@@ -145,10 +137,11 @@ impl AtomVmRuntime {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let mut s = self.shared.0.lock().unwrap();
+        let mut s = self.shared.lock();
         s.port = None;
         s.exited = true;
-        self.shared.1.notify_all();
+        drop(s);
+        self.shared.notify();
     }
 }
 
@@ -197,11 +190,11 @@ impl Runner for AtomVmRuntime {
         let stderr = child.stderr.take();
 
         let boot = {
-            let mut s = self.shared.0.lock().unwrap();
-            s.boot += 1;
+            let mut s = self.shared.lock();
+            s.generation += 1;
             s.exited = false;
             s.port = None;
-            s.boot
+            s.generation
         };
         *self.child.lock().unwrap() = Some(child);
 
@@ -234,13 +227,12 @@ impl Runner for AtomVmRuntime {
                 }
                 // stderr closes when the VM exits: reap it and say so.
                 let status = child.lock().unwrap().as_mut().and_then(|c| c.wait().ok());
-                let (lock, cv) = &*sh;
-                let mut s = lock.lock().unwrap();
-                if s.boot == boot {
+                let mut s = sh.lock();
+                if s.generation == boot {
                     s.exited = true;
                     s.port = None;
-                    cv.notify_all();
                     drop(s);
+                    sh.notify();
                     if let Some(status) = status {
                         broadcast(
                             &sh,
@@ -268,27 +260,8 @@ impl Runner for AtomVmRuntime {
         self.assigned_port
     }
 
-    fn port(&self) -> Option<u16> {
-        self.shared.0.lock().unwrap().port
-    }
-
-    fn wait_for_port(&self, timeout: Duration) -> Option<u16> {
-        let (lock, cv) = &*self.shared;
-        let guard = lock.lock().unwrap();
-        let (guard, _) = cv
-            .wait_timeout_while(guard, timeout, |s| s.port.is_none() && !s.exited)
-            .unwrap();
-        guard.port
-    }
-
-    fn subscribe(&self) -> Receiver<ConsoleLine> {
-        let (tx, rx) = mpsc::channel();
-        self.shared.0.lock().unwrap().subscribers.push(tx);
-        rx
-    }
-
-    fn is_running(&self) -> bool {
-        !self.shared.0.lock().unwrap().exited
+    fn run_state(&self) -> &SharedRunState {
+        &self.shared
     }
 }
 
@@ -299,17 +272,17 @@ fn poll_listen(shared: &SharedState, boot: u64, port: u16) {
     let start = Instant::now();
     loop {
         {
-            let s = shared.0.lock().unwrap();
-            if s.boot != boot || s.exited {
+            let s = shared.lock();
+            if s.generation != boot || s.exited {
                 return;
             }
         }
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            let (lock, cv) = &**shared;
-            let mut s = lock.lock().unwrap();
-            if s.boot == boot && !s.exited {
+            let mut s = shared.lock();
+            if s.generation == boot && !s.exited {
                 s.port = Some(port);
-                cv.notify_all();
+                drop(s);
+                shared.notify();
             }
             return;
         }
@@ -336,8 +309,7 @@ fn lines(r: impl Read) -> impl Iterator<Item = String> {
 }
 
 fn broadcast(shared: &SharedState, line: ConsoleLine) {
-    let mut s = shared.0.lock().unwrap();
-    s.subscribers.retain(|tx| tx.send(line.clone()).is_ok());
+    shared.broadcast(line);
 }
 
 /// A VM left behind by a killed avmd would hold the port and serve a stale app: on Linux the kernel

@@ -7,8 +7,8 @@
 //! prints can be taken for protocol.
 
 use crate::etf::{self, Term};
-use crate::runner::Runner;
 pub use crate::runner::{ConsoleLine, ConsoleStream, RunError};
+use crate::runner::{Runner, SharedRunState};
 use crate::vm_link::{Incoming, VmLink};
 use crate::{beam, host_shims, packbeam, runtime_lib};
 use serde::Deserialize;
@@ -16,7 +16,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// How long a request (loading a bundle, stopping the app) may take before the harness is taken as hung.
@@ -70,19 +69,14 @@ struct Reply {
     error: Option<String>,
 }
 
-#[derive(Default)]
-struct Shared {
-    subscribers: Vec<Sender<ConsoleLine>>,
-    port: Option<u16>,
-    /// Bumped on every `listening` event, so waiters can tell a new bind from an old one.
-    listen_events: u64,
-    exited: bool,
-}
+/// The runner's shared state; its generation is bumped on every `listening` event, so waiters can
+/// tell a new bind from an old one.
+type Shared = SharedRunState;
 
 pub struct HostRuntime {
     link: VmLink,
     replies: Receiver<Reply>,
-    shared: Arc<(Mutex<Shared>, Condvar)>,
+    shared: Shared,
     /// The port handed to the app through `httpd_overrides`.
     assigned_port: u16,
     state_dir: Option<PathBuf>,
@@ -111,16 +105,15 @@ impl HostRuntime {
         }
         cmd.args(["-eval", "avmd_host:main()"]);
         cmd.envs(cfg.env.iter().map(|(k, v)| (k, v)));
-        let shared: Arc<(Mutex<Shared>, Condvar)> = Arc::default();
+        let shared = Shared::default();
         let (reply_tx, replies) = mpsc::channel();
         let on_frame = {
             let sh = shared.clone();
             move |i| match i {
                 Incoming::Frame(bytes) => dispatch(&bytes, &sh, &reply_tx),
                 Incoming::Closed(_) => {
-                    let (lock, cv) = &*sh;
-                    lock.lock().unwrap().exited = true;
-                    cv.notify_all();
+                    sh.lock().exited = true;
+                    sh.notify();
                 }
             }
         };
@@ -172,7 +165,7 @@ impl HostRuntime {
     fn boot_in(&mut self, bundle: &[u8], state_dir: Option<PathBuf>) -> Result<(), RunError> {
         let dir = state_dir.unwrap_or_else(std::env::temp_dir);
         let frame = load_request(bundle, &dir)?;
-        self.shared.0.lock().unwrap().port = None;
+        self.shared.lock().port = None;
         self.link.send(&frame).map_err(|_| RunError::Exited)?;
         self.await_reply()
     }
@@ -196,7 +189,7 @@ impl Runner for HostRuntime {
 
     /// Stops the app (its processes and modules); the VM keeps running.
     fn stop_app(&mut self) -> Result<(), RunError> {
-        self.shared.0.lock().unwrap().port = None;
+        self.shared.lock().port = None;
         self.request(&["stop"])
     }
 
@@ -205,27 +198,8 @@ impl Runner for HostRuntime {
         self.assigned_port
     }
 
-    fn port(&self) -> Option<u16> {
-        self.shared.0.lock().unwrap().port
-    }
-
-    fn wait_for_port(&self, timeout: Duration) -> Option<u16> {
-        let (lock, cv) = &*self.shared;
-        let guard = lock.lock().unwrap();
-        let (guard, _) = cv
-            .wait_timeout_while(guard, timeout, |s| s.port.is_none() && !s.exited)
-            .unwrap();
-        guard.port
-    }
-
-    fn subscribe(&self) -> Receiver<ConsoleLine> {
-        let (tx, rx) = mpsc::channel();
-        self.shared.0.lock().unwrap().subscribers.push(tx);
-        rx
-    }
-
-    fn is_running(&self) -> bool {
-        !self.shared.0.lock().unwrap().exited
+    fn run_state(&self) -> &SharedRunState {
+        &self.shared
     }
 }
 
@@ -263,7 +237,7 @@ fn load_request(bundle: &[u8], state_dir: &Path) -> Result<Vec<u8>, RunError> {
     ])))
 }
 
-fn dispatch(bytes: &[u8], shared: &Arc<(Mutex<Shared>, Condvar)>, replies: &Sender<Reply>) {
+fn dispatch(bytes: &[u8], shared: &Shared, replies: &Sender<Reply>) {
     let text = String::from_utf8_lossy(bytes);
     let frame: Frame = match serde_json::from_str(&text) {
         Ok(f) => f,
@@ -293,11 +267,11 @@ fn dispatch(bytes: &[u8], shared: &Arc<(Mutex<Shared>, Condvar)>, replies: &Send
             broadcast(shared, frame.text.unwrap_or_default(), stream);
         }
         Some("listening") => {
-            let (lock, cv) = &**shared;
-            let mut s = lock.lock().unwrap();
+            let mut s = shared.lock();
             s.port = frame.port;
-            s.listen_events += 1;
-            cv.notify_all();
+            s.generation += 1;
+            drop(s);
+            shared.notify();
         }
         Some("app_returned") => broadcast(
             shared,
@@ -313,10 +287,8 @@ fn dispatch(bytes: &[u8], shared: &Arc<(Mutex<Shared>, Condvar)>, replies: &Send
     }
 }
 
-fn broadcast(shared: &Arc<(Mutex<Shared>, Condvar)>, text: String, stream: ConsoleStream) {
-    let mut s = shared.0.lock().unwrap();
-    let line = ConsoleLine { text, stream };
-    s.subscribers.retain(|tx| tx.send(line.clone()).is_ok());
+fn broadcast(shared: &Shared, text: String, stream: ConsoleStream) {
+    shared.broadcast(ConsoleLine { text, stream });
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -355,10 +327,10 @@ mod tests {
 
     #[test]
     fn frames_route_replies_events_and_console_lines() {
-        let shared: Arc<(Mutex<Shared>, Condvar)> = Arc::default();
+        let shared = Shared::default();
         let (tx, rx) = mpsc::channel();
         let (ctx, crx) = mpsc::channel();
-        shared.0.lock().unwrap().subscribers.push(ctx);
+        shared.lock().subscribers.push(ctx);
         dispatch(
             br#"{"reply":"load","ok":false,"error":"bad"}"#,
             &shared,
@@ -381,6 +353,6 @@ mod tests {
             }
         );
         assert_eq!(crx.try_recv().unwrap().stream, ConsoleStream::Harness);
-        assert_eq!(shared.0.lock().unwrap().port, Some(4242));
+        assert_eq!(shared.lock().port, Some(4242));
     }
 }
