@@ -12,10 +12,12 @@ use crate::compat::Platform;
 use crate::compiler::{CompileResult, Compiler, CompilerError};
 use crate::diagnostic::{Diagnostic, DiagnosticSource, Severity};
 use crate::files;
+use crate::live;
 use crate::packbeam::{self, Section, FLAG_START};
 use crate::project::Project;
 use crate::reach;
 use crate::runtime_lib;
+use crate::syntax;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -177,7 +179,8 @@ impl Engine {
         };
         n_compiled += dirty_erl.len();
         for ((file, hash), result) in dirty_erl.iter().zip(erl_hashes).zip(results) {
-            let entry = self.entry(hash, result, &mut hashes, 0)?;
+            let mut entry = self.entry(hash, result, &mut hashes, 0)?;
+            entry.diagnostics.extend(source_warnings(file));
             self.cache.insert(file.clone(), entry);
         }
 
@@ -211,7 +214,8 @@ impl Engine {
                     .map(|(_, h)| *h)
                     .unwrap_or_default();
                 let part = split_ex_result(&result, file);
-                let entry = self.entry(hash, part, &mut hashes, gen)?;
+                let mut entry = self.entry(hash, part, &mut hashes, gen)?;
+                entry.diagnostics.extend(source_warnings(file));
                 self.cache.insert(file.clone(), entry);
             }
         }
@@ -595,6 +599,15 @@ mod disk_cache {
             persisted: true,
         })
     }
+}
+
+/// What the source text shows that the compiled module does not: socket options AtomVM does not
+/// honour in literal option lists (`live::socket_options`, the same warnings the editor shows as you type).
+fn source_warnings(file: &Path) -> Vec<Diagnostic> {
+    let (Some(lang), Ok(text)) = (syntax::Lang::of(file), std::fs::read_to_string(file)) else {
+        return Vec::new();
+    };
+    live::socket_options(file, &syntax::read(lang, &text))
 }
 
 /// The part of a batch Elixir compile that belongs to `file`.

@@ -25,6 +25,8 @@ impl Severity {
 pub enum DiagnosticSource {
     /// `compile:file/2` or `Code.compile_file` in the resident compile VM.
     Compiler,
+    /// The tree-sitter parse of unsaved text (`syntax`, `live`): shown while typing.
+    Syntax,
     /// The AtomVM API check over the compiled beams' imports.
     Compat,
     /// The bundle against the app partition.
@@ -41,6 +43,7 @@ impl DiagnosticSource {
     pub fn as_str(self) -> &'static str {
         match self {
             DiagnosticSource::Compiler => "compiler",
+            DiagnosticSource::Syntax => "syntax",
             DiagnosticSource::Compat => "atomvm-compat",
             DiagnosticSource::Size => "size",
             DiagnosticSource::Project => "project",

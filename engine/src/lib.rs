@@ -1,6 +1,7 @@
 //! avmd's engine: turns a handler project into an exact AtomVM `.avm` bundle and runs it on host OTP or the real AtomVM.
 //! It neither prints nor exits; callers (the `avmd` binary, the language server) decide what to show.
 
+pub mod alternatives;
 pub mod analysis;
 pub mod assemble;
 pub mod atomvm;
@@ -18,6 +19,7 @@ pub mod etf;
 pub mod files;
 pub mod host;
 pub mod host_shims;
+pub mod live;
 pub mod ota_pub;
 pub mod packbeam;
 pub mod profile;
@@ -27,4 +29,5 @@ pub mod routes;
 pub mod runner;
 pub mod runtime_lib;
 pub mod sites;
+pub mod syntax;
 pub mod vm_link;

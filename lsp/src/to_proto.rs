@@ -11,6 +11,7 @@ use tower_lsp_server::UriExt;
 pub fn source(src: DiagnosticSource) -> &'static str {
     match src {
         DiagnosticSource::Compat => "atomvm-compat",
+        DiagnosticSource::Syntax => "syntax",
         DiagnosticSource::Compiler
         | DiagnosticSource::Size
         | DiagnosticSource::Project
