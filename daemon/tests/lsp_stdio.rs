@@ -298,8 +298,25 @@ fn lsp_over_stdio_reports_builds_routes_and_conflicts() {
         json!({"textDocument": {"uri": uri(&start)}}),
     );
     let symbols = symbols.as_array().unwrap();
-    assert_eq!(symbols.len(), 9);
-    assert_eq!(symbols[1]["name"], "/api/hello");
+    let route_symbols: Vec<&Value> = symbols.iter().filter(|s| s["kind"] == 20).collect();
+    assert_eq!(route_symbols.len(), 9);
+    assert_eq!(route_symbols[1]["name"], "/api/hello");
+    // ... and its functions, after the routes
+    assert!(symbols
+        .iter()
+        .any(|s| s["kind"] == 12 && s["name"] == "routes/0"));
+    // Every module has symbols: the API handler's callback, marked as one.
+    let api_symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri(&api)}}),
+    );
+    let handle_api = api_symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "handle_api/4")
+        .unwrap_or_else(|| panic!("{api_symbols}"));
+    assert_eq!(handle_api["detail"], "callback of httpd_api_handler");
 
     // Go to definition: a route's handler module, and a local call.
     let hello_line = line_of(&start_text, "<<\"/api/hello\">>");
@@ -542,7 +559,21 @@ fn lsp_reads_routes_from_elixir_sources() {
         "textDocument/documentSymbol",
         json!({"textDocument": {"uri": uri(&start)}}),
     );
-    assert_eq!(symbols.as_array().unwrap().len(), 3, "{symbols}");
+    let routes_only = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == 20)
+        .count();
+    assert_eq!(routes_only, 3, "{symbols}");
+    assert!(
+        symbols
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "routes/0"),
+        "{symbols}"
+    );
 
     // The same route twice: a conflict warning at the second, in the .ex file; no contract warning
     // for the Elixir handler module.

@@ -164,3 +164,116 @@ mod tests {
         assert!(!found[0].1.contains("handle/2"), "{}", found[0].1);
     }
 }
+
+/// One callback a behaviour declares, with a body that compiles and answers sensibly, for the
+/// "add missing callbacks" quick fix.
+pub struct Stub {
+    pub name: &'static str,
+    pub arity: u32,
+    pub code: &'static str,
+}
+
+/// The callbacks a module declaring `-behaviour(B)` is expected to define (the runtime's behaviours
+/// and the OTP ones AtomVM supports), in the order a module usually lists them.
+pub fn behaviour_callbacks(behaviour: &str) -> Option<&'static [Stub]> {
+    Some(match behaviour {
+        "httpd_handler" => &[Stub {
+            name: "handle",
+            arity: 2,
+            code: "handle(_Req, _Opts) ->\n    {reply, 200, [{<<\"content-type\">>, <<\"text/plain\">>}], <<\"ok\\n\">>}.",
+        }],
+        "httpd_api_handler" => &[Stub {
+            name: "handle_api",
+            arity: 4,
+            code: "handle_api(<<\"GET\">>, _Bindings, _Json, _Req) ->\n    {ok, #{<<\"ok\">> => true}};\nhandle_api(_Method, _Bindings, _Json, _Req) ->\n    {error, 405, <<\"method not allowed\">>}.",
+        }],
+        "httpd_ws_handler" => &[
+            Stub {
+                name: "ws_init",
+                arity: 2,
+                code: "ws_init(_Req, _Opts) ->\n    {ok, #{}}.",
+            },
+            Stub {
+                name: "ws_handle",
+                arity: 2,
+                code: "ws_handle({text, Text}, State) ->\n    {reply, {text, Text}, State};\nws_handle({binary, _Bin}, State) ->\n    {ok, State}.",
+            },
+            Stub {
+                name: "ws_info",
+                arity: 2,
+                code: "ws_info(_Msg, State) ->\n    {ok, State}.",
+            },
+        ],
+        "httpd_middleware" => &[
+            Stub {
+                name: "request",
+                arity: 2,
+                code: "request(Req, _Opts) ->\n    {ok, Req}.",
+            },
+            Stub {
+                name: "response",
+                arity: 3,
+                code: "response(_Req, Reply, _Opts) ->\n    Reply.",
+            },
+        ],
+        "gen_server" => &[
+            Stub {
+                name: "init",
+                arity: 1,
+                code: "init(Args) ->\n    {ok, Args}.",
+            },
+            Stub {
+                name: "handle_call",
+                arity: 3,
+                code: "handle_call(_Request, _From, State) ->\n    {reply, ok, State}.",
+            },
+            Stub {
+                name: "handle_cast",
+                arity: 2,
+                code: "handle_cast(_Msg, State) ->\n    {noreply, State}.",
+            },
+            Stub {
+                name: "handle_info",
+                arity: 2,
+                code: "handle_info(_Msg, State) ->\n    {noreply, State}.",
+            },
+        ],
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod stubs {
+    use super::*;
+    use crate::syntax::{read, Lang};
+
+    #[test]
+    fn every_stub_parses_and_defines_its_callback() {
+        for b in [
+            "httpd_handler",
+            "httpd_api_handler",
+            "httpd_ws_handler",
+            "httpd_middleware",
+            "gen_server",
+        ] {
+            for s in behaviour_callbacks(b).unwrap() {
+                let facts = read(Lang::Erlang, &format!("-module(m).\n{}\n", s.code));
+                assert!(
+                    facts.errors.is_empty(),
+                    "{b} {}: {:?}",
+                    s.name,
+                    facts.errors
+                );
+                assert_eq!(
+                    facts
+                        .functions
+                        .iter()
+                        .map(|f| (f.name.as_str(), f.arity))
+                        .collect::<Vec<_>>(),
+                    [(s.name, s.arity)]
+                );
+            }
+        }
+        assert!(behaviour_callbacks("supervisor_bridge").is_none());
+    }
+}

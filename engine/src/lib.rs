@@ -10,6 +10,7 @@ pub mod build;
 pub mod code;
 pub mod compat;
 pub mod compiler;
+pub mod config_keys;
 pub mod contract;
 pub mod crash_dump;
 pub mod dev_modules;

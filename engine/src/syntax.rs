@@ -304,8 +304,18 @@ impl<'a> Reader<'a> {
         let arity = field(clause, "args")
             .first()
             .map_or(0, |a| field(*a, "args").len() as u32);
+        let name_text = atom_name(self.text_of(name));
+        // Clauses after a `;` may come as forms of their own: one function all the same.
+        if self
+            .facts
+            .functions
+            .last()
+            .is_some_and(|f| f.name == name_text && f.arity == arity)
+        {
+            return;
+        }
         self.facts.functions.push(Function {
-            name: atom_name(self.text_of(name)),
+            name: name_text,
             arity,
             span: self.span(name),
             private: false,

@@ -5,11 +5,17 @@
 //! modules and calls, `textDocument/codeLens` with the routes that reach a handler module, and the
 //! custom request `avmd/routes` with the project's route map (docs/lsp.md).
 
+pub mod actions;
 pub mod collect;
+pub mod commands;
+pub mod completion;
 pub mod definition;
+pub mod documents;
 pub mod ext;
+pub mod hover;
 pub mod lens;
 pub mod server;
+pub mod symbols;
 pub mod to_proto;
 pub mod transport;
 

@@ -88,6 +88,36 @@ pub fn span_range(line: u32, column: u32, span: u32, line_text: Option<&str>) ->
     Range::new(Position::new(l, start), Position::new(l, end.max(start)))
 }
 
+/// An LSP position in `text` as the engine's 1-based line and character column.
+pub fn from_position(text: &str, pos: Position) -> (u32, u32) {
+    let line = text.lines().nth(pos.line as usize).unwrap_or("");
+    let mut units = 0u32;
+    let mut chars = 0u32;
+    for c in line.chars() {
+        if units >= pos.character {
+            break;
+        }
+        units += c.len_utf16() as u32;
+        chars += 1;
+    }
+    (pos.line + 1, chars + 1)
+}
+
+/// An engine span (1-based lines, character columns) of `text` as an LSP range.
+pub fn span(text: &str, s: avmd_engine::syntax::Span) -> Range {
+    let at = |line: u32, column: u32| {
+        let t = text
+            .lines()
+            .nth(line.saturating_sub(1) as usize)
+            .unwrap_or("");
+        Position::new(
+            line.saturating_sub(1),
+            utf16_offset(t, column.saturating_sub(1) as usize),
+        )
+    };
+    Range::new(at(s.line, s.column), at(s.end_line, s.end_column))
+}
+
 /// A diagnostic's second location as LSP related information (None when the path is no URI).
 pub fn related(r: &Related, line_text: Option<&str>) -> Option<lsp::DiagnosticRelatedInformation> {
     Some(lsp::DiagnosticRelatedInformation {
