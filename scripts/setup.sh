@@ -7,8 +7,9 @@ cd "$root"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# The second line builds the real AtomVM (scripts/atomvm.sh), which the tests run bundles on too.
-apt_pkgs=(erlang-nox erlang-dev elixir curl wrk chromium python3-pip iproute2
+# The second line builds the real AtomVM (scripts/atomvm.sh), which the tests run bundles on too;
+# neovim is the editor the language server is tested in (tests/lsp).
+apt_pkgs=(erlang-nox erlang-dev elixir curl wrk chromium python3-pip iproute2 neovim
   cmake ninja-build gperf zlib1g-dev libmbedtls-dev rebar3)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -23,7 +24,7 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-echo "==> Python test clients (pytest, h11, websockets, wsproto)"
+echo "==> Python test clients (pytest, h11, websockets, wsproto, pytest-lsp)"
 python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt 2>/dev/null \
   || python3 -m pip install -q --disable-pip-version-check --break-system-packages -r tests/requirements.txt
 
