@@ -190,10 +190,19 @@ fn running(address: &str) -> Option<String> {
     v.get("sha256")?.as_str().map(str::to_string)
 }
 
+/// The progress of each upload: indicatif bars on a terminal; with `--json`, one JSON line per
+/// 16 KB sent (and at the end) on stderr, `{"event":"progress","device","sent","total"}`, which the
+/// VS Code extension turns into its progress notification.
 struct Bars {
     multi: MultiProgress,
     bars: Vec<(String, ProgressBar)>,
+    json: bool,
+    /// Per device, the byte count of the last progress line written.
+    reported: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
+
+/// Bytes between two progress lines of `--json`.
+const JSON_PROGRESS_STEP: u64 = 16 * 1024;
 
 impl Bars {
     fn new(targets: &[Target], total: u64, hidden: bool) -> Bars {
@@ -216,7 +225,12 @@ impl Bars {
                 (t.name.clone(), b)
             })
             .collect();
-        Bars { multi, bars }
+        Bars {
+            multi,
+            bars,
+            json: hidden,
+            reported: Default::default(),
+        }
     }
 
     fn bar(&self, device: &str) -> Option<&ProgressBar> {
@@ -225,9 +239,23 @@ impl Bars {
 }
 
 impl Observer for Bars {
-    fn progress(&self, device: &str, sent: u64, _total: u64) {
+    fn progress(&self, device: &str, sent: u64, total: u64) {
         if let Some(b) = self.bar(device) {
             b.set_position(sent);
+        }
+        if self.json {
+            let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+            let last = reported.entry(device.to_string()).or_insert(u64::MAX);
+            // a resume restarts below the last count: report it too
+            let due = *last == u64::MAX
+                || sent >= *last + JSON_PROGRESS_STEP
+                || sent < *last
+                || sent == total;
+            if due && sent != *last {
+                *last = sent;
+                let line = serde_json::json!({"event": "progress", "device": device, "sent": sent, "total": total});
+                eprintln!("{line}");
+            }
         }
     }
 

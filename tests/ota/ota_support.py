@@ -73,10 +73,23 @@ class World:
 
     def push_json(self, *args):
         r = self.avmd("push", "--project", str(self.project), "--json", *args, check=False)
+        self.last_push_stderr = r.stderr
         try:
             return r.returncode, json.loads(r.stdout)
         except json.JSONDecodeError:
             raise AssertionError(f"avmd push printed no JSON (exit {r.returncode}):\n{r.stdout}\n{r.stderr}")
+
+    def push_progress(self):
+        """The progress lines the last `push --json` wrote on stderr (what the VS Code extension reads)."""
+        lines = []
+        for line in self.last_push_stderr.splitlines():
+            try:
+                v = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(v, dict) and v.get("event") == "progress":
+                lines.append(v)
+        return lines
 
     def private_key(self):
         key_id = [l for l in (self.project / "ota.pub").read_text().splitlines() if not l.startswith("#")]

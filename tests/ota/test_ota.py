@@ -58,6 +58,11 @@ def test_push_updates_the_device_and_it_confirms(world):
     assert code == 0 and o["result"] == "updated", out
     assert o["running_sha256"] == sha == out["sha256"]
     assert hello(sim, 0) == {"v2": "x"}
+    # the progress lines of --json: rising byte counts up to the whole image
+    progress = world.push_progress()
+    assert progress and all(p["device"] == "sim-0" and p["total"] == out["size"] for p in progress), progress
+    sent = [p["sent"] for p in progress]
+    assert sent == sorted(sent) and sent[-1] == out["size"], sent
     info = sim.info(0)
     assert info["partition"] == "app2.avm" and info["sha256"] == sha and info["trial"] is False
     assert info["last_update"] == {"result": "confirmed", "sha256": sha}
