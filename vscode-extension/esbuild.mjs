@@ -11,6 +11,7 @@ await build({
   ...common,
   entryPoints: ['src/main.ts'],
   outfile: 'dist/extension.js',
+  minify: true,
   external: ['vscode'],
 });
 

@@ -1,6 +1,7 @@
 /**
  * The extension's state: the settings, the language client (`avmd lsp` over stdio), the build
- * status-bar item fed by the dev dashboard, and everything that must be disposed. One `Ctx` per
+ * status-bar item fed by `avmd/buildStatus`, the dev item fed by the dev dashboard, the Routes and
+ * Devices views, the selected device, and everything that must be disposed. One `Ctx` per
  * activation; commands get it and never keep their own state.
  */
 import * as os from 'node:os';
@@ -8,7 +9,10 @@ import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
 
 import { FoundServer, findServer } from './bootstrap';
-import { DashboardClient, DevStatus, Subscription, statusView } from './dashboard';
+import { BUILD_STATUS_METHOD, BuildStatus, buildStatusView, parseBuildStatus } from './build_status';
+import { DashboardClient, DevStatus, StatusView, Subscription, statusView } from './dashboard';
+import { ROUTES_METHOD, parseRoutes } from './lsp_ext';
+import { DevicesView, RoutesView } from './views';
 
 /** Longest wait between reconnect attempts to a dashboard that is not there. */
 const MAX_RETRY_MS = 30_000;
@@ -16,15 +20,34 @@ const MAX_RETRY_MS = 30_000;
 export interface Config {
   path: string;
   dashboardPort: number;
+  /** The device pushes go to when none is picked ("" = ask). */
+  defaultDevice: string;
+  /** `--vm` for Start Dev Loop and Start Simulated Devices: `host` or `atomvm`. */
+  vm: string;
 }
 
 export function readConfig(): Config {
   const c = vscode.workspace.getConfiguration('avmd');
   const port = c.get<number>('dashboardPort', 8081);
+  const vm = c.get<string>('vm', 'host');
   return {
     path: c.get<string>('path', ''),
     dashboardPort: Number.isInteger(port) && port > 0 && port < 65536 ? port : 8081,
+    defaultDevice: c.get<string>('defaultDevice', ''),
+    vm: vm === 'atomvm' ? 'atomvm' : 'host',
   };
+}
+
+function tone(item: vscode.StatusBarItem, v: StatusView): void {
+  item.text = v.text;
+  item.tooltip = v.tooltip;
+  item.backgroundColor =
+    v.tone === 'error'
+      ? new vscode.ThemeColor('statusBarItem.errorBackground')
+      : v.tone === 'warning'
+        ? new vscode.ThemeColor('statusBarItem.warningBackground')
+        : undefined;
+  item.show();
 }
 
 export function workspaceFolderPaths(): string[] {
@@ -37,6 +60,10 @@ export class Ctx implements vscode.Disposable {
   client: LanguageClient | undefined;
   readonly output: vscode.OutputChannel;
   private readonly statusItem: vscode.StatusBarItem;
+  private readonly buildItem: vscode.StatusBarItem;
+  readonly routesView = new RoutesView();
+  readonly devicesView = new DevicesView();
+  buildStatus: BuildStatus | null = null;
   private readonly disposables: vscode.Disposable[] = [];
   private sub: Subscription | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -48,15 +75,58 @@ export class Ctx implements vscode.Disposable {
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('avmd');
-    this.statusItem = vscode.window.createStatusBarItem('avmd.build', vscode.StatusBarAlignment.Left, 10);
-    this.statusItem.name = 'avmd build';
+    this.buildItem = vscode.window.createStatusBarItem('avmd.build', vscode.StatusBarAlignment.Left, 11);
+    this.buildItem.name = 'avmd build';
+    this.buildItem.command = 'avmd.statusClick';
+    this.statusItem = vscode.window.createStatusBarItem('avmd.dev', vscode.StatusBarAlignment.Left, 10);
+    this.statusItem.name = 'avmd dev';
     this.statusItem.command = 'avmd.openDashboard';
+    this.devicesView.selected = extension.workspaceState.get<string>('avmd.selectedDevice') || this.config.defaultDevice || undefined;
+    const routesTree = vscode.window.createTreeView('avmd.routes', { treeDataProvider: this.routesView });
+    const devicesTree = vscode.window.createTreeView('avmd.devices', { treeDataProvider: this.devicesView });
+    this.routesView.onDidChangeTreeData(() => {
+      routesTree.message = this.routesView.message();
+      routesTree.description = this.routesView.count > 0 ? String(this.routesView.count) : undefined;
+    });
     this.disposables.push(
       this.output,
       this.statusItem,
+      this.buildItem,
+      routesTree,
+      devicesTree,
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfigChange(e)),
     );
+    this.showBuild();
     extension.subscriptions.push(this);
+  }
+
+  /** The device pushes go to: the one picked with Select Device, else the `avmd.defaultDevice` setting. */
+  get selectedDevice(): string | undefined {
+    return this.devicesView.selected;
+  }
+
+  async selectDevice(name: string | undefined): Promise<void> {
+    this.devicesView.selected = name;
+    await this.extension.workspaceState.update('avmd.selectedDevice', name);
+    this.devicesView.set(this.devicesView.devices);
+    this.showBuild();
+  }
+
+  /** Shows a build's status (from the server's notification, or from the Build command). */
+  showBuild(status?: BuildStatus): void {
+    if (status) this.buildStatus = status;
+    tone(this.buildItem, buildStatusView(this.buildStatus, this.selectedDevice));
+  }
+
+  /** Reads the route map from the language server into the Routes view. */
+  async refreshRoutes(): Promise<void> {
+    const client = this.client;
+    if (!client?.isRunning()) {
+      this.routesView.set([], 'The language server is not running.');
+      return;
+    }
+    const routes = parseRoutes(await client.sendRequest(ROUTES_METHOD, {}));
+    this.routesView.set(routes, 'No routes: the route map is read from {<<"/path">>, Handler, Opts} tuples in the start module.');
   }
 
   get dashboard(): DashboardClient {
@@ -86,10 +156,24 @@ export class Ctx implements vscode.Disposable {
         { scheme: 'file', pattern: '**/avmd.toml' },
       ],
       outputChannel: this.output,
+      // `open in browser` lenses point at avmd dev's app, which listens one below its dashboard.
+      initializationOptions: { devUrl: `http://127.0.0.1:${this.config.dashboardPort - 1}` },
     };
     const client = new LanguageClient('avmd', 'avmd language server', serverOptions, clientOptions);
     this.client = client;
+    client.onNotification(BUILD_STATUS_METHOD, (params: unknown) => {
+      try {
+        this.showBuild(parseBuildStatus(params));
+      } catch (e) {
+        this.output.appendLine(`${BUILD_STATUS_METHOD}: ${(e as Error).message}`);
+        return;
+      }
+      if (this.buildStatus?.state !== 'building') {
+        this.refreshRoutes().catch((e: Error) => this.output.appendLine(`routes: ${e.message}`));
+      }
+    });
     await client.start();
+    await this.refreshRoutes().catch((e: Error) => this.output.appendLine(`routes: ${e.message}`));
   }
 
   async stop(): Promise<void> {
@@ -141,16 +225,7 @@ export class Ctx implements vscode.Disposable {
 
   private show(status: DevStatus | null, reason?: string): void {
     this.lastStatus = status;
-    const v = statusView(status, reason);
-    this.statusItem.text = v.text;
-    this.statusItem.tooltip = v.tooltip;
-    this.statusItem.backgroundColor =
-      v.tone === 'error'
-        ? new vscode.ThemeColor('statusBarItem.errorBackground')
-        : v.tone === 'warning'
-          ? new vscode.ThemeColor('statusBarItem.warningBackground')
-          : undefined;
-    this.statusItem.show();
+    tone(this.statusItem, statusView(status, reason));
   }
 
   private connect(gen: number): void {

@@ -12,19 +12,39 @@ const src = (f: string): string => readFileSync(path.join(root, 'src', f), 'utf8
 
 test('contributed commands = registered commands', () => {
   const contributed = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
-  const registered = [...src('commands.ts').matchAll(/reg\('(avmd\.[A-Za-z]+)'/g)].map((m) => m[1]).sort();
-  assert.deepEqual(contributed, ['avmd.openDashboard', 'avmd.restartServer', 'avmd.showRoutes', 'avmd.startDev']);
+  const files = ['commands.ts', 'device_commands.ts'];
+  const registered = files.flatMap((f) => [...src(f).matchAll(/reg\('(avmd\.[A-Za-z]+)'/g)].map((m) => m[1])).sort();
   assert.deepEqual(registered, contributed);
-  // Commands executed by id elsewhere exist too.
-  for (const m of src('commands.ts').matchAll(/executeCommand\('(avmd\.[A-Za-z]+)'/g)) assert.ok(contributed.includes(m[1]), m[1]);
-  const statusCmd = /statusItem\.command = '([^']+)'/.exec(src('ctx.ts'));
-  assert.ok(statusCmd && contributed.includes(statusCmd[1]));
+  for (const id of ['avmd.build', 'avmd.startDev', 'avmd.stopDev', 'avmd.openApp', 'avmd.openDashboard', 'avmd.push',
+    'avmd.pushOutdated', 'avmd.selectDevice', 'avmd.deviceConsole', 'avmd.startSim']) assert.ok(contributed.includes(id), id);
+  // Commands executed by id elsewhere, and those the views and the status item name, exist too.
+  for (const f of [...files, 'views.ts', 'ctx.ts']) {
+    for (const m of src(f).matchAll(/(?:executeCommand\(|command: |\.command = )'(avmd\.[A-Za-z]+)'/g)) assert.ok(contributed.includes(m[1]), `${f}: ${m[1]}`);
+  }
+  // Menus, the walkthrough and the welcome view name only contributed commands and declared views.
+  const views = pkg.contributes.views.avmd.map((v: { id: string }) => v.id);
+  assert.deepEqual(views, ['avmd.routes', 'avmd.devices']);
+  for (const s of [...src('ctx.ts').matchAll(/createTreeView\('([\w.]+)'/g)]) assert.ok(views.includes(s[1]), s[1]);
+  const menus = Object.values(pkg.contributes.menus).flat() as { command: string }[];
+  for (const m of menus) assert.ok(contributed.includes(m.command), m.command);
+  const linked = JSON.stringify(pkg.contributes.walkthroughs) + JSON.stringify(pkg.contributes.viewsWelcome);
+  for (const m of linked.matchAll(/command:(avmd\.[A-Za-z]+)/g)) assert.ok(contributed.includes(m[1]), m[1]);
+  for (const step of pkg.contributes.walkthroughs[0].steps) assert.ok(existsSync(path.join(root, step.media.markdown)), step.media.markdown);
+});
+
+test('the package has what vsce needs and only what it needs', () => {
+  for (const k of ['repository', 'license', 'icon', 'publisher', 'version']) assert.ok(pkg[k], k);
+  assert.ok(existsSync(path.join(root, pkg.icon)));
+  assert.ok(existsSync(path.join(root, 'LICENSE')));
+  const ignore = readFileSync(path.join(root, '.vscodeignore'), 'utf8');
+  assert.match(ignore, /^\*\*$/m, 'everything is excluded first');
+  assert.match(ignore, /^!dist\/extension\.js$/m);
 });
 
 test('settings read by the code are declared, with defaults', () => {
   const props = pkg.contributes.configuration.properties;
   const read = [...src('ctx.ts').matchAll(/c\.get<\w+>\('(\w+)'/g)].map((m) => `avmd.${m[1]}`).sort();
-  assert.deepEqual(read, ['avmd.dashboardPort', 'avmd.path']);
+  assert.deepEqual(read, ['avmd.dashboardPort', 'avmd.defaultDevice', 'avmd.path', 'avmd.vm']);
   for (const k of read) assert.ok(k in props && 'default' in props[k], k);
 });
 
