@@ -69,7 +69,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let targets = targets(&args, &reg, &image.sha256)?;
     if targets.is_empty() {
         if args.outdated {
-            println!("every device runs {} already", &image.sha256[..12]);
+            if args.json {
+                // nothing to do is still a report, so scripts and the editor parse one shape
+                let doc = serde_json::json!({"sha256": image.sha256, "size": bytes.len(), "outcomes": []});
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                println!("every device runs {} already", &image.sha256[..12]);
+            }
             return Ok(0);
         }
         bail!("no devices given: name them, or use --all (avmd devices lists them)");

@@ -200,6 +200,9 @@ def test_a_fleet_of_20_with_one_unreachable_device(world):
     # --outdated now finds nobody that answers and runs something else
     r = world.avmd("push", "--project", str(world.project), "--outdated")
     assert "every device runs" in r.stdout, r.stdout
+    # ... and says so in JSON too: the same document, with no outcomes
+    code, out = world.push_json("--outdated")
+    assert (code, out["sha256"], out["outcomes"]) == (0, sha, []), out
 
 
 def test_a_failed_canary_stops_the_rollout(world):
