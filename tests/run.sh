@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test avmd has, in order: lint, runtime EUnit (on gen_tcp, then on the socket transport AtomVM
 # uses), cargo tests, pytest end-to-end tests on host OTP, the HTTP and WebSocket suites again on the real
-# AtomVM (scripts/atomvm.sh builds it), browser tests, the VS Code extension's tests.
+# AtomVM (scripts/atomvm.sh builds it), browser tests, the VS Code extension's tests, and the extension
+# end to end in code-server.
 # Prints each stage's own output, then one summary line "tests: N passed, M failed".
 # Usage: bash tests/run.sh            (from anywhere; expects scripts/setup.sh to have run once)
 set -uo pipefail
@@ -78,6 +79,13 @@ fi
 stage extension bash -c 'cd vscode-extension && npm ci --no-audit --no-fund --silent && npm test'
 p=$(grep -E '^# pass [0-9]+' "$logdir/extension.log" | awk '{print $3}' | tail -1)
 f=$(grep -E '^# fail [0-9]+' "$logdir/extension.log" | awk '{print $3}' | tail -1)
+count "${p:-0}" "${f:-0}"
+
+# The extension in a real VS Code (code-server + playwright-core + chromium): installs it, opens a
+# copy of the example, and goes from Problems to a push to simulated devices.
+stage vscode bash -c 'cd vscode-extension/e2e && ./install.sh && npm test'
+p=$(grep -E '^# pass [0-9]+' "$logdir/vscode.log" | awk '{print $3}' | tail -1)
+f=$(grep -E '^# fail [0-9]+' "$logdir/vscode.log" | awk '{print $3}' | tail -1)
 count "${p:-0}" "${f:-0}"
 
 echo
