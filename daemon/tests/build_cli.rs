@@ -162,3 +162,47 @@ fn only_the_runtime_modules_the_app_reaches_ship() {
     assert!(err.contains("runtime_modules = \"some\""), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `AVMD_PROFILE` checks the project as another board: an ESP32-only call builds for esp32 and is
+/// refused for pico_w, and an unknown profile is named.
+#[test]
+fn avmd_profile_checks_the_project_as_another_board() {
+    let dir = scratch("profile");
+    assert!(avmd(&["new", "board"], &dir).status.success());
+    let project = dir.join("board");
+    let start = project.join("src/board.erl");
+    let text = std::fs::read_to_string(&start).unwrap();
+    let with_esp =
+        text.replacen("-export([", "-export([restart/0, ", 1) + "\nrestart() -> esp:restart().\n";
+    std::fs::write(&start, with_esp).unwrap();
+    let run = |profile: &str| {
+        Command::new(env!("CARGO_BIN_EXE_avmd"))
+            .args(["build", "board"])
+            .env("AVMD_PROFILE", profile)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let esp32 = run("");
+    assert!(
+        esp32.status.success(),
+        "{}",
+        String::from_utf8_lossy(&esp32.stdout)
+    );
+    let pico = run("pico_w");
+    let out =
+        String::from_utf8_lossy(&pico.stdout).to_string() + &String::from_utf8_lossy(&pico.stderr);
+    assert!(!pico.status.success());
+    assert!(
+        out.contains("esp:restart/0 is not available on AtomVM (rp2)"),
+        "{out}"
+    );
+    let bad = run("z80");
+    let out =
+        String::from_utf8_lossy(&bad.stdout).to_string() + &String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && out.contains("AVMD_PROFILE: profile \"z80\" is not one of esp32"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

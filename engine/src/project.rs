@@ -114,15 +114,40 @@ impl Project {
             source,
         })?;
         for dir in root.ancestors() {
-            if dir.join("avmd.toml").is_file() {
-                return Self::from_avmd_toml(dir);
+            let found = if dir.join("avmd.toml").is_file() {
+                Self::from_avmd_toml(dir)
             } else if dir.join("rebar.config").is_file() {
-                return Self::from_rebar(dir);
+                Self::from_rebar(dir)
             } else if dir.join("mix.exs").is_file() {
-                return Self::from_mix(dir);
-            }
+                Self::from_mix(dir)
+            } else {
+                continue;
+            };
+            return found.and_then(|p| p.with_profile_override(std::env::var("AVMD_PROFILE").ok()));
         }
         Err(ProjectError::NotFound(root))
+    }
+
+    /// `AVMD_PROFILE=pico_w` checks and runs the project as another board would, without editing its
+    /// project file (the editor's `avmd.profile` setting sets it for the server and every command).
+    /// Empty or unset: the project's own profile.
+    pub fn with_profile_override(
+        mut self,
+        profile: Option<String>,
+    ) -> Result<Project, ProjectError> {
+        match profile.as_deref().map(str::trim) {
+            None | Some("") => Ok(self),
+            Some(name) => {
+                self.profile = name.parse().map_err(|e: crate::profile::UnknownProfile| {
+                    ProjectError::Invalid {
+                        path: self.project_file(),
+                        line: 0,
+                        message: format!("AVMD_PROFILE: {e}"),
+                    }
+                })?;
+                Ok(self)
+            }
+        }
     }
 
     fn base(root: &Path, app: String, start: String, kind: ProjectKind) -> Project {
@@ -350,6 +375,42 @@ mod tests {
         assert!(check_name("Hello").is_err());
         assert!(check_name("a-b").is_err());
         assert!(check_module_name("Elixir.Hello.Web").is_ok());
+    }
+
+    #[test]
+    fn a_profile_override_replaces_the_projects_and_a_bad_one_is_named() {
+        let dir =
+            std::env::temp_dir().join(format!("avmd-profile-override-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("avmd.toml"),
+            "name = \"app\"\nprofile = \"esp32\"\n",
+        )
+        .unwrap();
+        let p = Project::from_avmd_toml(&dir).unwrap();
+        assert_eq!(
+            p.clone().with_profile_override(None).unwrap().profile,
+            Profile::Esp32
+        );
+        assert_eq!(
+            p.clone()
+                .with_profile_override(Some(" ".into()))
+                .unwrap()
+                .profile,
+            Profile::Esp32
+        );
+        let pico = p
+            .clone()
+            .with_profile_override(Some("pico_w".into()))
+            .unwrap();
+        assert_eq!(pico.profile.platform(), crate::compat::Platform::Rp2);
+        match p.with_profile_override(Some("z80".into())) {
+            Err(ProjectError::Invalid { message, .. }) => {
+                assert!(message.starts_with("AVMD_PROFILE: "), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { jsonOf, runAvmd } from './avmd_cli';
 import { projectDirs } from './bootstrap';
 import { fromBuildJson } from './build_status';
-import { Ctx, workspaceFolderPaths } from './ctx';
+import { Ctx, avmdEnv, workspaceFolderPaths } from './ctx';
 import { registerDeviceCommands } from './device_commands';
 import { ROUTES_METHOD, RouteInfo, parseRoutes } from './lsp_ext';
 import { relativeTo, routeItems, routesFromDashboard } from './route_items';
@@ -112,7 +112,7 @@ async function build(ctx: Ctx): Promise<void> {
     { location: vscode.ProgressLocation.Window, title: 'avmd: building' },
     async () => {
       ctx.showBuild({ ...(ctx.buildStatus ?? { errors: 0, warnings: 0, partitionSize: 0, durationMs: 0 }), root: dir, state: 'building' });
-      const r = await runAvmd(server.path, args, { cwd: dir, timeoutMs: 300_000 });
+      const r = await runAvmd(server.path, args, { cwd: dir, env: avmdEnv(ctx.config), timeoutMs: 300_000 });
       return fromBuildJson(vscode.Uri.file(dir).toString(), jsonOf(args, r), ctx.buildStatus?.partitionSize ?? 0);
     },
   );
@@ -181,6 +181,7 @@ async function startDev(ctx: Ctx): Promise<void> {
   const term = vscode.window.createTerminal({
     name: 'avmd dev',
     cwd: dir,
+    env: ctx.config.profile ? { AVMD_PROFILE: ctx.config.profile } : undefined,
     shellPath: ctx.server.path,
     shellArgs: ['dev', dir, '--port', String(ctx.config.dashboardPort - 1), '--dashboard-port', String(ctx.config.dashboardPort), '--vm', ctx.config.vm],
   });

@@ -24,6 +24,8 @@ export interface Config {
   defaultDevice: string;
   /** `--vm` for Start Dev Loop and Start Simulated Devices: `host` or `atomvm`. */
   vm: string;
+  /** A device profile to check and run as instead of the project's (`AVMD_PROFILE`); "" = the project's. */
+  profile: string;
 }
 
 export function readConfig(): Config {
@@ -35,7 +37,13 @@ export function readConfig(): Config {
     dashboardPort: Number.isInteger(port) && port > 0 && port < 65536 ? port : 8081,
     defaultDevice: c.get<string>('defaultDevice', ''),
     vm: vm === 'atomvm' ? 'atomvm' : 'host',
+    profile: c.get<string>('profile', '').trim(),
   };
+}
+
+/** The environment every `avmd` the extension starts gets: the profile override, when one is set. */
+export function avmdEnv(config: Config): NodeJS.ProcessEnv {
+  return config.profile ? { ...process.env, AVMD_PROFILE: config.profile } : { ...process.env };
 }
 
 function tone(item: vscode.StatusBarItem, v: StatusView): void {
@@ -147,7 +155,7 @@ export class Ctx implements vscode.Disposable {
       command: this.server.path,
       args: ['lsp'],
       transport: TransportKind.stdio,
-      options: { cwd: workspaceFolderPaths()[0] },
+      options: { cwd: workspaceFolderPaths()[0], env: avmdEnv(this.config) },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [
@@ -202,7 +210,7 @@ export class Ctx implements vscode.Disposable {
     const before = this.config;
     this.config = readConfig();
     if (before.dashboardPort !== this.config.dashboardPort) this.watchDashboard();
-    if (before.path !== this.config.path) {
+    if (before.path !== this.config.path || before.profile !== this.config.profile) {
       this.restart().catch((err: Error) => void this.showError(err.message));
     }
   }

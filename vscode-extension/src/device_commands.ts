@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 
 import { jsonOf, runAvmd } from './avmd_cli';
-import { Ctx } from './ctx';
+import { Ctx, avmdEnv } from './ctx';
 import { Device, parseDevices, parseProgressLine, parsePushReport, pushSummary } from './devices_model';
 import type { DeviceNode } from './views';
 
@@ -36,7 +36,7 @@ async function deviceArg(ctx: Ctx, arg: unknown, project: string): Promise<strin
 
 export async function refreshDevices(ctx: Ctx, project: string): Promise<Device[]> {
   const args = ['devices', '--json', '--project', project];
-  const r = await runAvmd(binary(ctx), args, { cwd: project, timeoutMs: 60_000 });
+  const r = await runAvmd(binary(ctx), args, { cwd: project, env: avmdEnv(ctx.config), timeoutMs: 60_000 });
   const devices = parseDevices(jsonOf(args, r));
   ctx.devicesView.set(devices);
   return devices;
@@ -54,6 +54,7 @@ async function push(ctx: Ctx, project: string, targets: string[], what: string):
       let shown = 0;
       const r = await runAvmd(binary(ctx), args, {
         cwd: project,
+        env: avmdEnv(ctx.config),
         signal: abort.signal,
         onStderrLine: (line) => {
           const p = parseProgressLine(line);
@@ -122,7 +123,7 @@ export function registerDeviceCommands(ctx: Ctx, reg: Reg, project: () => Promis
     const name = await deviceArg(ctx, arg, dir);
     if (!name) return;
     const args = ['devices', 'info', name];
-    const r = await runAvmd(binary(ctx), args, { cwd: dir, timeoutMs: 30_000 });
+    const r = await runAvmd(binary(ctx), args, { cwd: dir, env: avmdEnv(ctx.config), timeoutMs: 30_000 });
     const info = jsonOf(args, r);
     const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(info, null, 2) });
     await vscode.window.showTextDocument(doc, { preview: true });
@@ -154,6 +155,7 @@ export function registerDeviceCommands(ctx: Ctx, reg: Reg, project: () => Promis
     const term = vscode.window.createTerminal({
       name: 'avmd sim',
       cwd: dir,
+      env: ctx.config.profile ? { AVMD_PROFILE: ctx.config.profile } : undefined,
       shellPath: binary(ctx),
       shellArgs: ['sim', dir, '--count', '3', '--vm', ctx.config.vm],
     });

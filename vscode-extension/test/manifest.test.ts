@@ -2,6 +2,7 @@
 // settings the code reads are declared, activation covers the briefed events, and the bundle entry
 // is where `main` points.
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -44,7 +45,7 @@ test('the package has what vsce needs and only what it needs', () => {
 test('settings read by the code are declared, with defaults', () => {
   const props = pkg.contributes.configuration.properties;
   const read = [...src('ctx.ts').matchAll(/c\.get<\w+>\('(\w+)'/g)].map((m) => `avmd.${m[1]}`).sort();
-  assert.deepEqual(read, ['avmd.dashboardPort', 'avmd.defaultDevice', 'avmd.path', 'avmd.vm']);
+  assert.deepEqual(read, ['avmd.dashboardPort', 'avmd.defaultDevice', 'avmd.path', 'avmd.profile', 'avmd.vm']);
   for (const k of read) assert.ok(k in props && 'default' in props[k], k);
 });
 
@@ -64,4 +65,16 @@ test('activation, engine, entry point', () => {
   const bundle = readFileSync(path.join(root, pkg.main), 'utf8');
   assert.match(bundle, /require\("vscode"\)/);
   assert.doesNotMatch(bundle, /require\("vscode-languageclient/);
+});
+
+test('vsce packs only the bundle, the manifest, the README, the licence and media/', () => {
+  const vsce = path.join(root, 'node_modules', '.bin', 'vsce');
+  const listed = execFileSync(vsce, ['ls', '--no-dependencies'], { cwd: root, encoding: 'utf8', timeout: 60_000 })
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
+  const other = listed.filter((f) => !f.startsWith('media/'));
+  assert.deepEqual(other, ['LICENSE', 'README.md', 'dist/extension.js', 'package.json']);
+  assert.ok(listed.includes('media/icon.png') && listed.includes('media/avmd.svg'), listed.join(', '));
 });
