@@ -206,16 +206,11 @@ mod tests {
         }
     }
 
-    fn edits(a: &CodeAction) -> Vec<TextEdit> {
-        a.edit.as_ref().unwrap().changes.as_ref().unwrap()[&uri()].clone()
-    }
-
-    #[test]
-    fn a_missing_call_is_rewritten_with_its_arguments() {
-        let text = "-module(a).\nf(L) ->\n    lists:sum([X * 2 || X <- L]).\n";
+    /// The fixes offered for an `atomvm-compat` diagnostic at 0-based `line`/`character` of `text`.
+    fn fixes_at(text: &str, line: u32, character: u32) -> Vec<CodeAction> {
         let facts = read(Lang::Erlang, text);
-        let d = diag(2, 4, "atomvm-compat");
-        let a = fixes(
+        let d = diag(line, character, "atomvm-compat");
+        fixes(
             &uri(),
             text,
             Lang::Erlang,
@@ -223,7 +218,17 @@ mod tests {
             d.range,
             std::slice::from_ref(&d),
             Platform::Esp32,
-        );
+        )
+    }
+
+    fn edits(a: &CodeAction) -> Vec<TextEdit> {
+        a.edit.as_ref().unwrap().changes.as_ref().unwrap()[&uri()].clone()
+    }
+
+    #[test]
+    fn a_missing_call_is_rewritten_with_its_arguments() {
+        let text = "-module(a).\nf(L) ->\n    lists:sum([X * 2 || X <- L]).\n";
+        let a = fixes_at(text, 2, 4);
         assert_eq!(a.len(), 1);
         let e = &edits(&a[0])[0];
         assert_eq!(
@@ -242,17 +247,7 @@ mod tests {
     #[test]
     fn a_typo_becomes_the_function_that_exists() {
         let text = "f(L) -> lists:revers(L).\n";
-        let facts = read(Lang::Erlang, text);
-        let d = diag(0, 8, "atomvm-compat");
-        let a = fixes(
-            &uri(),
-            text,
-            Lang::Erlang,
-            &facts,
-            d.range,
-            std::slice::from_ref(&d),
-            Platform::Esp32,
-        );
+        let a = fixes_at(text, 0, 8);
         assert_eq!(a[0].title, "Change to lists:reverse/1");
         assert_eq!(edits(&a[0])[0].new_text, "lists:reverse");
     }

@@ -527,15 +527,18 @@ fn find_definition(file: &Path, pos: Position) -> Option<Location> {
     ))
 }
 
+/// A project's route table: the project at (or above) `path`, the file its routes are in (with its
+/// URI) and the routes (blocking: reads its sources).
+fn route_table(path: &Path) -> Option<(Project, PathBuf, Uri, Vec<routes::Route>)> {
+    let project = Project::discover(path).ok()?;
+    let (file, found) = routes::scan_project(&project.root, &project.start_module)?;
+    let uri = Uri::from_file_path(&file)?;
+    Some((project, file, uri, found))
+}
+
 /// The `avmd/routes` entries of the project at (or above) `path` (blocking: reads its sources).
 fn route_infos(path: &Path) -> Vec<RouteInfo> {
-    let Ok(project) = Project::discover(path) else {
-        return Vec::new();
-    };
-    let Some((file, found)) = routes::scan_project(&project.root, &project.start_module) else {
-        return Vec::new();
-    };
-    let Some(uri) = Uri::from_file_path(&file) else {
+    let Some((_, file, uri, found)) = route_table(path) else {
         return Vec::new();
     };
     let mut sources = collect::Sources::default();
@@ -559,14 +562,7 @@ fn find_lenses(file: &Path, dev_url: &str) -> Vec<CodeLens> {
     let Some(module) = file.file_stem().and_then(|s| s.to_str()) else {
         return Vec::new();
     };
-    let Ok(project) = Project::discover(file) else {
-        return Vec::new();
-    };
-    let Some((table_file, found)) = routes::scan_project(&project.root, &project.start_module)
-    else {
-        return Vec::new();
-    };
-    let Some(table_uri) = Uri::from_file_path(&table_file) else {
+    let Some((_, table_file, table_uri, found)) = route_table(file) else {
         return Vec::new();
     };
     let mut sources = collect::Sources::default();
@@ -647,13 +643,7 @@ fn project_modules(root: &Path) -> Vec<String> {
 
 /// The workspace symbols of one project matching `query`: its routes and handler modules.
 fn project_symbols(root: &Path, query: &str) -> Vec<SymbolInformation> {
-    let Ok(project) = Project::discover(root) else {
-        return Vec::new();
-    };
-    let Some((file, found)) = routes::scan_project(&project.root, &project.start_module) else {
-        return Vec::new();
-    };
-    let Some(uri) = Uri::from_file_path(&file) else {
+    let Some((project, file, uri, found)) = route_table(root) else {
         return Vec::new();
     };
     let mut sources = collect::Sources::default();
