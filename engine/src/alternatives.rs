@@ -9,6 +9,8 @@ pub struct Alternative {
     pub module: &'static str,
     pub function: &'static str,
     pub arity: u32,
+    /// What the arguments are, for showing the rewrite (`List`, `Sep`).
+    pub args: &'static [&'static str],
     /// Erlang source with `$N` for the Nth argument.
     pub template: &'static str,
     /// When the rewrite is not exactly the same, what differs.
@@ -20,6 +22,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "lists",
         function: "sum",
         arity: 1,
+        args: &["List"],
         template: "lists:foldl(fun(X, Acc) -> X + Acc end, 0, $1)",
         caveat: None,
     },
@@ -27,6 +30,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "string",
         function: "join",
         arity: 2,
+        args: &["List", "Sep"],
         template: "lists:flatten(lists:join($2, $1))",
         caveat: None,
     },
@@ -34,6 +38,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "string",
         function: "tokens",
         arity: 2,
+        args: &["String", "Sep"],
         template: "[T || T <- string:split($1, $2, all), T =/= []]",
         caveat: Some("the same for a one-character separator"),
     },
@@ -41,6 +46,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "string",
         function: "uppercase",
         arity: 1,
+        args: &["String"],
         template: "string:to_upper($1)",
         caveat: Some("for a list string; ASCII letters only"),
     },
@@ -48,6 +54,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "string",
         function: "lowercase",
         arity: 1,
+        args: &["String"],
         template: "string:to_lower($1)",
         caveat: Some("for a list string; ASCII letters only"),
     },
@@ -55,6 +62,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "string",
         function: "strip",
         arity: 1,
+        args: &["String"],
         template: "string:trim($1)",
         caveat: Some("trims all whitespace, not only spaces"),
     },
@@ -62,6 +70,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "binary",
         function: "bin_to_list",
         arity: 1,
+        args: &["Bin"],
         template: "erlang:binary_to_list($1)",
         caveat: None,
     },
@@ -69,6 +78,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "lists",
         function: "unzip",
         arity: 1,
+        args: &["List"],
         template: "{[A || {A, _} <- $1], [B || {_, B} <- $1]}",
         caveat: None,
     },
@@ -76,6 +86,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "lists",
         function: "partition",
         arity: 2,
+        args: &["Pred", "List"],
         template: "{[X || X <- $2, ($1)(X)], [X || X <- $2, not ($1)(X)]}",
         caveat: None,
     },
@@ -83,6 +94,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "lists",
         function: "subtract",
         arity: 2,
+        args: &["A", "B"],
         template: "$1 -- $2",
         caveat: None,
     },
@@ -90,6 +102,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "maps",
         function: "with",
         arity: 2,
+        args: &["Keys", "Map"],
         template: "maps:filter(fun(K, _) -> lists:member(K, $1) end, $2)",
         caveat: None,
     },
@@ -97,6 +110,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "maps",
         function: "without",
         arity: 2,
+        args: &["Keys", "Map"],
         template: "maps:filter(fun(K, _) -> not lists:member(K, $1) end, $2)",
         caveat: None,
     },
@@ -104,6 +118,7 @@ pub const ALTERNATIVES: &[Alternative] = &[
         module: "os",
         function: "timestamp",
         arity: 0,
+        args: &[],
         template: "erlang:timestamp()",
         caveat: None,
     },
@@ -137,21 +152,10 @@ impl Alternative {
 
     /// The template with readable names for the arguments, for hovers and messages.
     pub fn example(&self) -> String {
-        let names = ["List", "Sep", "C"];
-        let args: Vec<String> = (0..self.arity as usize)
-            .map(|i| names.get(i).copied().unwrap_or("Arg").to_string())
-            .collect();
-        let shown = match (self.module, self.function) {
-            ("string", "join") => self.apply(&["List".into(), "Sep".into()]),
-            ("string", "tokens") => self.apply(&["String".into(), "Sep".into()]),
-            ("lists", "partition") => self.apply(&["Pred".into(), "List".into()]),
-            ("lists", "subtract") => self.apply(&["A".into(), "B".into()]),
-            ("maps", "with" | "without") => self.apply(&["Keys".into(), "Map".into()]),
-            ("string", _) => self.apply(&["String".into()]),
-            ("binary", _) => self.apply(&["Bin".into()]),
-            _ => self.apply(&args),
-        }
-        .unwrap_or_else(|| self.template.to_string());
+        let args: Vec<String> = self.args.iter().map(|a| a.to_string()).collect();
+        let shown = self
+            .apply(&args)
+            .unwrap_or_else(|| self.template.to_string());
         match self.caveat {
             Some(c) => format!("{shown} ({c})"),
             None => shown,
@@ -178,6 +182,12 @@ mod tests {
             }
             let args: Vec<String> = (0..a.arity).map(|i| format!("A{i}")).collect();
             let code = format!("f() -> {}.\n", a.apply(&args).unwrap());
+            assert_eq!(
+                a.args.len(),
+                a.arity as usize,
+                "{}: one name per argument",
+                a.mfa()
+            );
             let facts = syntax::read(Lang::Erlang, &code);
             assert!(facts.errors.is_empty(), "{code}: {:?}", facts.errors);
             for call in &facts.calls {

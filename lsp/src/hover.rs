@@ -4,7 +4,7 @@
 //! Calls into the project's own modules are left to the general Erlang server (ELP, erlang_ls). Pure.
 
 use avmd_engine::beam::Mfa;
-use avmd_engine::compat::{ApiTable, Platform};
+use avmd_engine::compat::{ApiTable, Platform, Suggestion};
 use avmd_engine::contract;
 use avmd_engine::routes::{self, Route};
 use avmd_engine::syntax::Facts;
@@ -55,18 +55,13 @@ pub fn call_markdown(mfa: &Mfa, platform: Platform) -> String {
     }
     if here.is_none() {
         if let Some(suggestion) = table.suggest(platform, mfa) {
-            let _ = write!(s, "\nInstead: {}", code_spans(&suggestion.message()));
+            let _ = match suggestion {
+                Suggestion::Rewrite(a) => write!(s, "\nInstead: `{}`", a.example()),
+                Suggestion::Call(m) => write!(s, "\nInstead: nearest that exists: {m}"),
+            };
         }
     }
     s
-}
-
-/// `use lists:foldl(...)` with the code in backticks, for Markdown.
-fn code_spans(message: &str) -> String {
-    match message.split_once(' ') {
-        Some(("use", rest)) => format!("`{rest}`"),
-        _ => message.to_string(),
-    }
 }
 
 /// A route's methods, path and handler, and the callbacks its module must export.
