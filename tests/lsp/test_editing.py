@@ -149,31 +149,29 @@ async def test_a_syntax_error_shows_while_typing_and_clears_when_fixed(client):
     await until(lambda: not any(d.source == "syntax" for d in diags(client, api)), "the syntax diagnostic to clear")
 
 
+async def complete_after(client, path, typed):
+    """The completion items right after `typed`, typed into the API handler's GET clause."""
+    text = with_call(open_doc(client, path), typed)
+    change(client, path, text)
+    line = line_of(text, f"_ = {typed}")
+    col = text.split("\n")[line].index(typed) + len(typed)
+    got = await client.text_document_completion_async(
+        t.CompletionParams(t.TextDocumentIdentifier(path.as_uri()), t.Position(line, col))
+    )
+    return got if isinstance(got, list) else got.items
+
+
 @pytest.mark.asyncio
 async def test_completion_after_lists_offers_only_what_esp32_has(client):
     api = client.root / "src" / "hello_web_api.erl"
-    text = with_call(open_doc(client, api), "lists:")
-    change(client, api, text)
-    line = line_of(text, "_ = lists:")
-    col = text.split("\n")[line].index("lists:") + len("lists:")
-    got = await client.text_document_completion_async(
-        t.CompletionParams(t.TextDocumentIdentifier(api.as_uri()), t.Position(line, col))
-    )
-    items = got if isinstance(got, list) else got.items
+    items = await complete_after(client, api, "lists:")
     labels = {i.label for i in items}
     assert {"map/2", "foldl/3", "keyfind/3"} <= labels, labels
     assert not any(l.startswith("sum/") for l in labels), "lists:sum/1 is not on esp32"
     keyfind = next(i for i in items if i.label == "keyfind/3")
     assert "on esp32" in keyfind.detail, keyfind.detail
     # the project's own modules complete to their exports
-    text2 = with_call(open_doc(client, api), "hello_web:")
-    change(client, api, text2)
-    line = line_of(text2, "_ = hello_web:")
-    col = text2.split("\n")[line].index("hello_web:") + len("hello_web:")
-    got = await client.text_document_completion_async(
-        t.CompletionParams(t.TextDocumentIdentifier(api.as_uri()), t.Position(line, col))
-    )
-    items = got if isinstance(got, list) else got.items
+    items = await complete_after(client, api, "hello_web:")
     assert "routes/0" in {i.label for i in items}
 
 

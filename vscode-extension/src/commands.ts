@@ -100,19 +100,16 @@ async function pickProject(): Promise<string | undefined> {
 
 /** Saves what is unsaved, runs `avmd build --json` and shows the result in the status bar. */
 async function build(ctx: Ctx): Promise<void> {
-  if (!ctx.server) {
-    throw new Error('avmd was not found; set avmd.path or install avmd, then run "avmd: Restart Language Server".');
-  }
+  const bin = ctx.binary();
   const dir = await pickProject();
   if (!dir) return;
   await vscode.workspace.saveAll(false);
   const args = ['build', dir, '--json'];
-  const server = ctx.server;
   const status = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Window, title: 'avmd: building' },
     async () => {
       ctx.showBuild({ ...(ctx.buildStatus ?? { errors: 0, warnings: 0, partitionSize: 0, durationMs: 0 }), root: dir, state: 'building' });
-      const r = await runAvmd(server.path, args, { cwd: dir, env: avmdEnv(ctx.config), timeoutMs: 300_000 });
+      const r = await runAvmd(bin, args, { cwd: dir, env: avmdEnv(ctx.config), timeoutMs: 300_000 });
       return fromBuildJson(vscode.Uri.file(dir).toString(), jsonOf(args, r), ctx.buildStatus?.partitionSize ?? 0);
     },
   );
@@ -166,27 +163,12 @@ async function openApp(ctx: Ctx): Promise<void> {
 }
 
 async function startDev(ctx: Ctx): Promise<void> {
-  if (!ctx.server) {
-    throw new Error('avmd was not found; set avmd.path or install avmd, then run "avmd: Restart Language Server".');
-  }
+  ctx.binary();
   const dir = await pickProject();
   if (!dir) return;
-  const existing = vscode.window.terminals.find((t) => t.name === 'avmd dev');
-  if (existing) {
-    existing.show();
-    return;
-  }
-  // The executable is run directly (no shell), so paths with spaces need no quoting. The dashboard
-  // port is passed so the status item and Open Dashboard know where to look.
-  const term = vscode.window.createTerminal({
-    name: 'avmd dev',
-    cwd: dir,
-    env: ctx.config.profile ? { AVMD_PROFILE: ctx.config.profile } : undefined,
-    shellPath: ctx.server.path,
-    shellArgs: ['dev', dir, '--port', String(ctx.config.dashboardPort - 1), '--dashboard-port', String(ctx.config.dashboardPort), '--vm', ctx.config.vm],
-  });
-  ctx.extension.subscriptions.push(term);
-  term.show();
+  // The ports are passed so the status item, Open App and Open Dashboard know where to look.
+  const port = ctx.config.dashboardPort;
+  if (!ctx.avmdTerminal('avmd dev', dir, ['dev', dir, '--port', String(port - 1), '--dashboard-port', String(port), '--vm', ctx.config.vm])) return;
   ctx.watchDashboard();
 }
 

@@ -197,6 +197,36 @@ export class Ctx implements vscode.Disposable {
     await this.start();
   }
 
+  /** The `avmd` executable, or an error saying how to get one. */
+  binary(): string {
+    if (!this.server) {
+      throw new Error('avmd was not found; set avmd.path or install avmd, then run "avmd: Restart Language Server".');
+    }
+    return this.server.path;
+  }
+
+  /**
+   * Runs `avmd ARGS` in a terminal named `name` (shown again if it already runs; returns false then).
+   * The executable is run directly (no shell), so paths with spaces need no quoting.
+   */
+  avmdTerminal(name: string, cwd: string, args: string[]): boolean {
+    const existing = vscode.window.terminals.find((t) => t.name === name);
+    if (existing) {
+      existing.show();
+      return false;
+    }
+    const term = vscode.window.createTerminal({
+      name,
+      cwd,
+      env: this.config.profile ? { AVMD_PROFILE: this.config.profile } : undefined,
+      shellPath: this.binary(),
+      shellArgs: args,
+    });
+    this.extension.subscriptions.push(term);
+    term.show();
+    return true;
+  }
+
   /** Shows an error with a way to fix it, and logs it. */
   async showError(message: string): Promise<void> {
     this.output.appendLine(message);

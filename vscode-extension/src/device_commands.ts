@@ -13,11 +13,6 @@ import type { DeviceNode } from './views';
 
 type Reg = (id: string, f: (...args: unknown[]) => Promise<void>) => void;
 
-function binary(ctx: Ctx): string {
-  if (!ctx.server) throw new Error('avmd was not found; set avmd.path or install avmd, then run "avmd: Restart Language Server".');
-  return ctx.server.path;
-}
-
 /** The device a command is about: the clicked row, the selected device, or one the user picks. */
 async function deviceArg(ctx: Ctx, arg: unknown, project: string): Promise<string | undefined> {
   const node = arg as DeviceNode | undefined;
@@ -36,7 +31,7 @@ async function deviceArg(ctx: Ctx, arg: unknown, project: string): Promise<strin
 
 export async function refreshDevices(ctx: Ctx, project: string): Promise<Device[]> {
   const args = ['devices', '--json', '--project', project];
-  const r = await runAvmd(binary(ctx), args, { cwd: project, env: avmdEnv(ctx.config), timeoutMs: 60_000 });
+  const r = await runAvmd(ctx.binary(), args, { cwd: project, env: avmdEnv(ctx.config), timeoutMs: 60_000 });
   const devices = parseDevices(jsonOf(args, r));
   ctx.devicesView.set(devices);
   return devices;
@@ -52,7 +47,7 @@ async function push(ctx: Ctx, project: string, targets: string[], what: string):
       token.onCancellationRequested(() => abort.abort());
       const sent = new Map<string, number>();
       let shown = 0;
-      const r = await runAvmd(binary(ctx), args, {
+      const r = await runAvmd(ctx.binary(), args, {
         cwd: project,
         env: avmdEnv(ctx.config),
         signal: abort.signal,
@@ -123,7 +118,7 @@ export function registerDeviceCommands(ctx: Ctx, reg: Reg, project: () => Promis
     const name = await deviceArg(ctx, arg, dir);
     if (!name) return;
     const args = ['devices', 'info', name];
-    const r = await runAvmd(binary(ctx), args, { cwd: dir, env: avmdEnv(ctx.config), timeoutMs: 30_000 });
+    const r = await runAvmd(ctx.binary(), args, { cwd: dir, env: avmdEnv(ctx.config), timeoutMs: 30_000 });
     const info = jsonOf(args, r);
     const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(info, null, 2) });
     await vscode.window.showTextDocument(doc, { preview: true });
@@ -147,20 +142,7 @@ export function registerDeviceCommands(ctx: Ctx, reg: Reg, project: () => Promis
   reg('avmd.startSim', async () => {
     const dir = await project();
     if (!dir) return;
-    const existing = vscode.window.terminals.find((t) => t.name === 'avmd sim');
-    if (existing) {
-      existing.show();
-      return;
-    }
-    const term = vscode.window.createTerminal({
-      name: 'avmd sim',
-      cwd: dir,
-      env: ctx.config.profile ? { AVMD_PROFILE: ctx.config.profile } : undefined,
-      shellPath: binary(ctx),
-      shellArgs: ['sim', dir, '--count', '3', '--vm', ctx.config.vm],
-    });
-    ctx.extension.subscriptions.push(term);
-    term.show();
+    if (!ctx.avmdTerminal('avmd sim', dir, ['sim', dir, '--count', '3', '--vm', ctx.config.vm])) return;
     // The devices register themselves as they boot: look again shortly.
     setTimeout(() => void refreshDevices(ctx, dir).catch(() => undefined), 4000);
   });
