@@ -21,8 +21,11 @@
 %% The loop state is deliberately small: an idle keep-alive connection should cost little more than
 %% a bare process blocked in recv. The config values every request reads are copied out of the config
 %% map into fields (`hot/2'): on AtomVM a map lookup scans the keys, comparing atoms by name.
-%% `conn' is the current request's `#conn{}' (its head included).
--record(c, {sock, cfg, server, peer, n = 0, conn,
+%% `conn' is the current request's `#conn{}' (its head included). `reply' holds httpd_reply's prepared
+%% options, made once by the server: on AtomVM each use of a compound literal copies it onto the heap
+%% and forces a garbage collection, so the request path uses no literal it can avoid (a `<<>>' pattern
+%% included).
+-record(c, {sock, cfg, server, peer, n = 0, conn, reply,
             parser, router, mws, idle, report, header_timeout, max_keepalive,
             %% the request map built for the previous request and its route's {Bindings, PathInfo}
             %% (its head is conn's; see req/5)
@@ -64,10 +67,10 @@ init(Sock, Cfg) ->
     wait(<<>>, hot(#c{sock = Sock, server = gen_tcp_server:server(), peer = Peer}, Cfg)).
 
 %% The config, and the values the request path reads, in the loop state.
-hot(C, Cfg = #{parser := P, router := R, middleware := M, idle_timeout := I, idle_report_after := Rep,
-               header_timeout := H, max_keepalive_requests := K}) ->
-    C#c{cfg = Cfg, parser = P, router = R, mws = M, idle = I, report = Rep, header_timeout = H,
-        max_keepalive = K}.
+hot(C, Cfg = #{parser := P, router := R, reply := Reply, middleware := M, idle_timeout := I,
+               idle_report_after := Rep, header_timeout := H, max_keepalive_requests := K}) ->
+    C#c{cfg = Cfg, parser = P, router = R, reply = Reply, mws = M, idle = I, report = Rep,
+        header_timeout = H, max_keepalive = K}.
 
 %% @doc gen_tcp_server callback: the server is full; answer 503 with a one-line reason and close.
 -spec reject(term(), map()) -> ok.
@@ -82,7 +85,7 @@ reject(Sock, _Cfg) ->
 %% it is idle (an eviction candidate), drops its copy of the config (routes, middleware: the bulk of
 %% its heap) and collects its garbage, so an idle connection costs little more than a bare process;
 %% the config comes back from the server with the first bytes of the next request.
-wait(<<>>, C = #c{sock = S, idle = Idle, report = Report}) ->
+wait(Buf, C = #c{sock = S, idle = Idle, report = Report}) when byte_size(Buf) =:= 0 ->
     First = min(Report, Idle),
     case tcp_transport:recv(S, 0, First) of
         {ok, Data} ->
@@ -90,8 +93,8 @@ wait(<<>>, C = #c{sock = S, idle = Idle, report = Report}) ->
         {error, timeout} when First < Idle ->
             gen_tcp_server:idle(),
             idle_wait(Idle - First, C#c{cfg = undefined, conn = undefined, parser = undefined,
-                                        router = undefined, mws = undefined, last_req = undefined,
-                                        last_route = undefined});
+                                        router = undefined, reply = undefined, mws = undefined,
+                                        last_req = undefined, last_route = undefined});
         {error, _} ->
             %% idle_timeout: close quietly; RFC 9112 section 9.5 lets a server close an idle
             %% connection at any time.
@@ -254,25 +257,33 @@ dispatch(Req = #{method := Method, path := Path}, Router) ->
     end.
 
 %% A route match (the request already carries its bindings) to the handler's result.
-matched({ok, Handler, Opts, _, _}, Req = #{method := Method}, _Router) when
-    Method =/= <<"OPTIONS">>; is_map_key(methods, Opts)
+matched(Match, Req = #{method := Method}, Router) ->
+    matched(Match, is_method(Method, options), Req, Router).
+
+matched({ok, Handler, Opts, _, _}, IsOptions, Req, _Router) when
+    not IsOptions; is_map_key(methods, Opts)
 ->
     %% The router matches OPTIONS only on a route with no `methods' or one that lists OPTIONS;
     %% only the latter reaches the handler (RFC 9110 section 9.3.7).
     handler(Handler, Req, Opts);
-matched({error, {method_not_allowed, Allow}}, Req = #{method := Method}, _Router) when
-    Method =/= <<"OPTIONS">>
-->
+matched({error, {method_not_allowed, Allow}}, false, Req, _Router) ->
     %% RFC 9110 section 15.5.6: a 405 MUST carry Allow.
     {reply, 405, [{<<"allow">>, lists:join(<<", ">>, Allow)} | ?TEXT_PLAIN], <<"method not allowed\n">>, Req};
-matched(_, Req = #{method := <<"OPTIONS">>, path := Path}, Router) ->
+matched(_, true, Req = #{path := Path}, Router) ->
     %% The server answers it; 404 when no route matches the path.
     case httpd_router:allowed(Path, Router) of
         not_found -> not_found(Req);
         Allow -> {reply, 204, [{<<"allow">>, lists:join(<<", ">>, Allow)}], <<>>, Req}
     end;
-matched({error, not_found}, Req, _Router) ->
+matched({error, not_found}, false, Req, _Router) ->
     not_found(Req).
+
+%% Whether a request's method is OPTIONS or HEAD. Clauses for several methods compile to a match of
+%% the bytes; one `=:= <<"OPTIONS">>' would load the literal on AtomVM (see #c).
+is_method(<<"GET">>, _) -> false;
+is_method(<<"HEAD">>, Which) -> Which =:= head;
+is_method(<<"OPTIONS">>, Which) -> Which =:= options;
+is_method(_, _) -> false.
 
 not_found(Req) ->
     {reply, 404, ?TEXT_PLAIN, <<"not found\n">>, Req}.
@@ -296,7 +307,7 @@ respond({reply, Status, Headers, Body, _Req}, C = #c{conn = Conn}) ->
             {close, Rest} -> {false, Rest};
             _ -> {keepalive(Conn, C#c.max_keepalive), Headers}
         end,
-    Out = httpd_reply:response(Status, Headers2, Body, reply_opts(Conn#conn.head, KeepAlive)),
+    Out = httpd_reply:response(Status, Headers2, Body, reply_opts(Conn#conn.head, KeepAlive, C#c.reply)),
     sent(tcp_transport:send(C#c.sock, Out), KeepAlive, C);
 respond({done, Req}, C = #c{sock = S}) ->
     case erase('$httpd_stream') of
@@ -310,12 +321,12 @@ respond({done, Req}, C = #c{sock = S}) ->
         undefined ->
             crashed(Req, error, done_without_stream_reply, [], C)
     end;
-respond({upgrade, Req, Mod, WsOpts}, C) ->
-    %% httpd_ws_conn answers the handshake and runs the WebSocket loop in this process; when it
-    %% returns, the connection is over.
+respond({upgrade, Req, Mod, WsOpts}, _C) ->
+    %% httpd_ws_conn answers the handshake, runs the WebSocket loop in this process and closes the
+    %% socket when it is over. A tail call: the loop state and its config copy would otherwise stay
+    %% live for the WebSocket's whole life.
     _ = erase('$httpd_body'),
-    _ = httpd_ws_conn:upgrade(Req, Mod, WsOpts),
-    tcp_transport:close(C#c.sock).
+    httpd_ws_conn:upgrade(Req, Mod, WsOpts).
 
 crashed(_Req, exit, {httpd_conn, closed}, _Stack, C) ->
     %% The client went away while a handler was streaming to it: nothing to log.
@@ -408,10 +419,8 @@ drain(Buf, BS, Seen, C = #c{sock = S, idle = T}) ->
     end.
 
 %% The reply's framing follows the request as it came: HEAD gets no body, the version its own.
-reply_opts(#head{method = <<"HEAD">>, version = V}, KeepAlive) ->
-    #{version => V, keepalive => KeepAlive, head => true};
-reply_opts(#head{version = V}, KeepAlive) ->
-    #{version => V, keepalive => KeepAlive}.
+reply_opts(#head{method = M, version = V}, KeepAlive, Prepared) ->
+    httpd_reply:opts(V, KeepAlive, is_method(M, head), Prepared).
 
 %% ---------------------------------------------------------------------------------------------
 %% The body API for handlers (called through httpd_handler)
@@ -503,7 +512,7 @@ stream_reply(Status, Headers, Req = #{'$conn' := Conn = #conn{socket = S, cfg = 
             #head{version = {1, 0}} -> {raw, false};
             _ -> {chunked, KeepAlive}
         end,
-    stream_send(S, httpd_reply:chunked_head(Status2, Headers2, reply_opts(H, KeepAlive))),
+    stream_send(S, httpd_reply:chunked_head(Status2, Headers2, reply_opts(H, KeepAlive, httpd_reply:opts()))),
     put('$httpd_stream', State),
     Req.
 

@@ -19,9 +19,36 @@
 
 -include("httpd_head.hrl").
 
+%% The bytes a header value may not hold (controls but HTAB, and DEL), and the upper-case letters,
+%% as binary:match pattern lists.
+-define(CTL, [
+    <<0>>, <<1>>, <<2>>, <<3>>, <<4>>, <<5>>, <<6>>, <<7>>, <<8>>, <<10>>, <<11>>, <<12>>, <<13>>,
+    <<14>>, <<15>>, <<16>>, <<17>>, <<18>>, <<19>>, <<20>>, <<21>>, <<22>>, <<23>>, <<24>>, <<25>>,
+    <<26>>, <<27>>, <<28>>, <<29>>, <<30>>, <<31>>, <<127>>]).
+-define(UPPER, [
+    <<"A">>, <<"B">>, <<"C">>, <<"D">>, <<"E">>, <<"F">>, <<"G">>, <<"H">>, <<"I">>, <<"J">>,
+    <<"K">>, <<"L">>, <<"M">>, <<"N">>, <<"O">>, <<"P">>, <<"Q">>, <<"R">>, <<"S">>, <<"T">>,
+    <<"U">>, <<"V">>, <<"W">>, <<"X">>, <<"Y">>, <<"Z">>]).
+
+%% The constants the request path uses, made once with the parser (new/1) and carried in its state.
+%% On AtomVM every use of a compound literal (a binary, list or tuple written in the source, a literal
+%% pattern included) decodes a fresh copy into a heap fragment, and a fragment forces a garbage
+%% collection of the whole process at its next allocation; a term already on the heap costs nothing.
+%% The frequent header names are here in lower case, for lower_name/2 to return.
+-record(k, {
+    empty = <<>>, global = [global], crlfcrlf = <<"\r\n\r\n">>, lf = <<"\n">>, sp = <<" ">>, colon = <<":">>,
+    ctl = ?CTL, upper = ?UPPER,
+    host = <<"host">>, connection = <<"connection">>, content_length = <<"content-length">>,
+    content_type = <<"content-type">>, transfer_encoding = <<"transfer-encoding">>,
+    user_agent = <<"user-agent">>, accept = <<"accept">>, accept_encoding = <<"accept-encoding">>,
+    accept_language = <<"accept-language">>, upgrade = <<"upgrade">>, origin = <<"origin">>,
+    sec_websocket_key = <<"sec-websocket-key">>, sec_websocket_version = <<"sec-websocket-version">>
+}).
+
 -record(p, {
-    %% bytes of an incomplete line carried over from the previous call
-    buf = <<>> :: binary(),
+    %% bytes of an incomplete line carried over from the previous call (an atom when none: matching
+    %% an atom loads nothing)
+    buf = none :: none | binary(),
     %% empty lines skipped before the request line (RFC 9112 section 2.2)
     empties = 0 :: non_neg_integer(),
     %% undefined until the request line has been read
@@ -32,7 +59,8 @@
     max_line :: pos_integer(),
     max_hbytes :: pos_integer(),
     max_headers :: pos_integer(),
-    max_body :: non_neg_integer() | infinity
+    max_body :: non_neg_integer() | infinity,
+    k = #k{} :: #k{}
 }).
 
 -opaque state() :: #p{}.
@@ -67,17 +95,6 @@
 -define(MAX_TRAILER, 4096).
 %% Content-Length digits accepted before the value is called too large (keeps integers small on AtomVM).
 -define(MAX_CL_DIGITS, 15).
-%% The bytes a header value may not hold (controls but HTAB, and DEL), and the upper-case letters,
-%% as binary:match pattern lists.
-%% (literals, so each is one constant in the module)
--define(CTL, [
-    <<0>>, <<1>>, <<2>>, <<3>>, <<4>>, <<5>>, <<6>>, <<7>>, <<8>>, <<10>>, <<11>>, <<12>>, <<13>>,
-    <<14>>, <<15>>, <<16>>, <<17>>, <<18>>, <<19>>, <<20>>, <<21>>, <<22>>, <<23>>, <<24>>, <<25>>,
-    <<26>>, <<27>>, <<28>>, <<29>>, <<30>>, <<31>>, <<127>>]).
--define(UPPER, [
-    <<"A">>, <<"B">>, <<"C">>, <<"D">>, <<"E">>, <<"F">>, <<"G">>, <<"H">>, <<"I">>, <<"J">>,
-    <<"K">>, <<"L">>, <<"M">>, <<"N">>, <<"O">>, <<"P">>, <<"Q">>, <<"R">>, <<"S">>, <<"T">>,
-    <<"U">>, <<"V">>, <<"W">>, <<"X">>, <<"Y">>, <<"Z">>]).
 %% Errors are thrown from deep inside the parser and caught once in request/2 and body/2: no
 %% `{error, _, _} = Err -> Err' clause at every level.
 -define(FAIL(Status, Reason), throw({error, Status, Reason})).
@@ -118,7 +135,7 @@ request(Data, P) ->
 %% its request map in one step.
 -spec request_head(Data :: binary(), state()) ->
     {more, state()} | {request, #head{}, Rest :: binary()} | {error, status(), Reason :: binary()}.
-request_head(Data, #p{buf = <<>>, line = undefined, empties = 0} = P) ->
+request_head(Data, #p{buf = none, line = undefined, empties = 0} = P) ->
     try
         whole(Data, P)
     catch
@@ -136,10 +153,10 @@ request_head(Data, #p{buf = Buf} = P) ->
 %% Lines end in LF with an optional CR before it, as line by line. Anything unusual (an incomplete
 %% head, an empty line before the request line or an earlier end of the head through bare LFs) goes
 %% line by line, which gives the same answer; the checks here are those of line/4, in the same order.
-whole(Data, P) ->
-    case binary:split(Data, <<"\r\n\r\n">>) of
+whole(Data, P = #p{k = #k{crlfcrlf = End, lf = LF, global = Global}}) ->
+    case binary:split(Data, End) of
         [<<C, _/binary>> = Head, Rest] when C =/= $\r, C =/= $\n ->
-            case whole_lines(binary:split(Head, <<"\n">>, [global]), Rest, P) of
+            case whole_lines(binary:split(Head, LF, Global), Rest, P) of
                 partial -> lines(Data, P);
                 Done -> Done
             end;
@@ -147,21 +164,21 @@ whole(Data, P) ->
             lines(Data, P)
     end.
 
-whole_lines([Line0 | Fields], Rest, #p{max_line = Max} = P) ->
+whole_lines([Line0 | Fields], Rest, #p{max_line = Max, k = K} = P) ->
     {Line, _} = line_end(Line0, Fields),
     byte_size(Line) =< Max orelse ?E414,
-    RequestLine = request_line(Line),
+    RequestLine = request_line(Line, K),
     case whole_fields(Fields, 0, 0, P) of
         partial -> partial;
-        Headers -> head(Rest, RequestLine, Headers, P#p.max_body)
+        Headers -> head(Rest, RequestLine, Headers, P#p.max_body, K)
     end.
 
 %% A line without its line end, and the bytes it took with it. The last piece of the head ended in the
 %% CRLF of the CRLFCRLF; the others in an LF, with or without a CR before it.
 line_end(Line, []) ->
     {Line, byte_size(Line) + 2};
-line_end(<<>>, _More) ->
-    {<<>>, 1};
+line_end(Line, _More) when byte_size(Line) =:= 0 ->
+    {Line, 1};
 line_end(Line, _More) ->
     S = byte_size(Line) - 1,
     case Line of
@@ -169,15 +186,15 @@ line_end(Line, _More) ->
         _ -> {Line, S + 2}
     end.
 
-whole_fields([Line0 | More], N, Used, #p{max_hbytes = MaxBytes, max_headers = MaxN} = P) ->
+whole_fields([Line0 | More], N, Used, #p{max_hbytes = MaxBytes, max_headers = MaxN, k = K} = P) ->
     case line_end(Line0, More) of
-        {<<>>, _} ->
+        {Line, _} when byte_size(Line) =:= 0 ->
             %% an empty line: the head ended before the CRLFCRLF, through bare LFs
             partial;
         {Line, Raw} ->
             Used + Raw =< MaxBytes orelse ?FAIL(431, <<"header section too large">>),
             N < MaxN orelse ?FAIL(431, <<"too many header fields">>),
-            Field = field(Line),
+            Field = field(Line, K),
             case whole_fields(More, N + 1, Used + Raw, P) of
                 partial -> partial;
                 Fields -> [Field | Fields]
@@ -187,11 +204,12 @@ whole_fields([], _N, _Used, _P) ->
     [].
 
 %% Carried-over bytes followed by new ones; no copy when nothing was carried over.
-join(<<>>, Data) -> Data;
+join(none, Data) -> Data;
+join(Buf, Data) when byte_size(Buf) =:= 0 -> Data;
 join(Buf, Data) -> <<Buf/binary, Data/binary>>.
 
-lines(Bin, P) ->
-    case binary:match(Bin, <<"\n">>) of
+lines(Bin, P = #p{k = #k{lf = LF}}) ->
+    case binary:match(Bin, LF) of
         nomatch ->
             partial(Bin, P);
         {Pos, _} ->
@@ -220,28 +238,28 @@ partial(Bin, P) ->
     {more, P#p{buf = Bin}}.
 
 %% One complete line (terminator removed); Raw is its size with the terminator.
-line(<<>>, _Raw, Rest, #p{line = undefined, empties = E} = P) ->
+line(Line, _Raw, Rest, #p{line = undefined, empties = E} = P) when byte_size(Line) =:= 0 ->
     E < ?MAX_EMPTIES orelse ?FAIL(400, <<"too many empty lines before request">>),
     lines(Rest, P#p{empties = E + 1});
 line(Line, _Raw, _Rest, #p{line = undefined, max_line = Max}) when byte_size(Line) > Max ->
     ?E414;
-line(Line, _Raw, Rest, #p{line = undefined} = P) ->
-    lines(Rest, P#p{line = request_line(Line)});
-line(<<>>, _Raw, Rest, P) ->
+line(Line, _Raw, Rest, #p{line = undefined, k = K} = P) ->
+    lines(Rest, P#p{line = request_line(Line, K)});
+line(Line, _Raw, Rest, P) when byte_size(Line) =:= 0 ->
     finish(Rest, P);
 line(Line, Raw, Rest, #p{hdrs = Hs, nhdrs = N, hbytes = Used} = P) ->
     Used + Raw =< P#p.max_hbytes orelse ?FAIL(431, <<"header section too large">>),
     N < P#p.max_headers orelse ?FAIL(431, <<"too many header fields">>),
-    lines(Rest, P#p{hdrs = [field(Line) | Hs], nhdrs = N + 1, hbytes = Used + Raw}).
+    lines(Rest, P#p{hdrs = [field(Line, P#p.k) | Hs], nhdrs = N + 1, hbytes = Used + Raw}).
 
 %% request-line = method SP request-target SP HTTP-version (RFC 9112 section 3). Checked in this
 %% order: method token (400), version (505/400), known method (501), target (400).
-request_line(Line) ->
-    case binary:split(Line, <<" ">>, [global]) of
+request_line(Line, K = #k{sp = SP, global = Global}) ->
+    case binary:split(Line, SP, Global) of
         [Method, Target, Version] ->
             %% every known method is a token, so the token scan runs only for the others
             Known = known_method(Method),
-            Known orelse (Method =/= <<>> andalso lower_token(Method, Method, 0) =/= error) orelse
+            Known orelse (byte_size(Method) > 0 andalso lower_token(Method, Method, 0, K) =/= error) orelse
                 ?FAIL(400, <<"bad method">>),
             V = version(Version),
             Known orelse ?FAIL(501, <<"method not implemented">>),
@@ -282,72 +300,73 @@ shape(<<>>, _I, Q, Pct) -> {Q, Pct};
 shape(_, _I, _Q, _Pct) -> error.
 
 %% field-line = field-name ":" OWS field-value OWS (RFC 9112 section 5)
-field(<<C, _/binary>>) when C =:= $\s; C =:= $\t ->
+field(<<C, _/binary>>, _K) when C =:= $\s; C =:= $\t ->
     %% obs-fold: RFC 9112 section 5.2 lets a server reject it with 400
     ?FAIL(400, <<"obsolete line folding">>);
-field(Line) ->
-    case binary:split(Line, <<":">>) of
-        [<<>>, _] ->
+field(Line, K = #k{colon = Colon, ctl = Ctl}) ->
+    case binary:split(Line, Colon) of
+        [Name, _] when byte_size(Name) =:= 0 ->
             ?FAIL(400, <<"empty header name">>);
         [Name, Value] ->
             %% whitespace before the colon is not a tchar: rejected with 400 (RFC 9112 section 5.1)
-            LName = lower_name(Name),
+            LName = lower_name(Name, K),
             LName =/= error orelse ?FAIL(400, <<"bad header name">>),
-            valid_value(Value) orelse ?FAIL(400, <<"bad character in header value">>),
+            %% field-value: VCHAR, obs-text, SP and HTAB; any other control byte (NUL, CR, DEL, ...)
+            %% is refused (RFC 9110 section 5.5). One binary:match over them, not a byte loop.
+            binary:match(Value, Ctl) =:= nomatch orelse ?FAIL(400, <<"bad character in header value">>),
             {LName, trim(Value)};
         _ ->
             ?FAIL(400, <<"header field without colon">>)
     end.
 
-%% Frequent names in their usual spelling map to lower-case literals without building a binary;
-%% lower-case names are returned as they are. Clauses, not a literal list: AtomVM copies a literal
-%% onto the heap each time it is used, so a 13-entry list would cost a copy per header.
-lower_name(<<"Host">>) -> <<"host">>;
-lower_name(<<"Connection">>) -> <<"connection">>;
-lower_name(<<"Content-Length">>) -> <<"content-length">>;
-lower_name(<<"Content-Type">>) -> <<"content-type">>;
-lower_name(<<"Transfer-Encoding">>) -> <<"transfer-encoding">>;
-lower_name(<<"User-Agent">>) -> <<"user-agent">>;
-lower_name(<<"Accept">>) -> <<"accept">>;
-lower_name(<<"Accept-Encoding">>) -> <<"accept-encoding">>;
-lower_name(<<"Accept-Language">>) -> <<"accept-language">>;
-lower_name(<<"Upgrade">>) -> <<"upgrade">>;
-lower_name(<<"Origin">>) -> <<"origin">>;
-lower_name(<<"Sec-WebSocket-Key">>) -> <<"sec-websocket-key">>;
-lower_name(<<"Sec-WebSocket-Version">>) -> <<"sec-websocket-version">>;
-lower_name(Name) -> lower_token(Name, Name, 0).
+%% Frequent names in their usual spelling map to their lower-case spelling in the constants, without
+%% building a binary; lower-case names are returned as they are. (Several binary clauses compile to
+%% a match of the bytes, which loads no literal; the returned names are on the heap already.)
+lower_name(<<"Host">>, K) -> K#k.host;
+lower_name(<<"Connection">>, K) -> K#k.connection;
+lower_name(<<"Content-Length">>, K) -> K#k.content_length;
+lower_name(<<"Content-Type">>, K) -> K#k.content_type;
+lower_name(<<"Transfer-Encoding">>, K) -> K#k.transfer_encoding;
+lower_name(<<"User-Agent">>, K) -> K#k.user_agent;
+lower_name(<<"Accept">>, K) -> K#k.accept;
+lower_name(<<"Accept-Encoding">>, K) -> K#k.accept_encoding;
+lower_name(<<"Accept-Language">>, K) -> K#k.accept_language;
+lower_name(<<"Upgrade">>, K) -> K#k.upgrade;
+lower_name(<<"Origin">>, K) -> K#k.origin;
+lower_name(<<"Sec-WebSocket-Key">>, K) -> K#k.sec_websocket_key;
+lower_name(<<"Sec-WebSocket-Version">>, K) -> K#k.sec_websocket_version;
+lower_name(Name, K) -> lower_token(Name, Name, 0, K).
 
 %% Validates a token; returns it as is when it has no upper case letter, else a lower-cased copy;
 %% `error' when it is not a token.
-lower_token(<<>>, Name, 0) ->
-    Name;
-lower_token(<<>>, Name, _Upper) ->
-    lower(Name);
-lower_token(<<C, R/binary>>, Name, U) when C >= $A, C =< $Z ->
-    lower_token(R, Name, U + 1);
-lower_token(<<C, R/binary>>, Name, U) when C >= $a, C =< $z; C >= $0, C =< $9 ->
-    lower_token(R, Name, U);
-lower_token(<<C, R/binary>>, Name, U) ->
-    %% the other tchars (RFC 9110 section 5.6.2); '-' first, the most frequent in header names
-    case lists:member(C, "-!#$%&'*+.^_`|~") of
-        true -> lower_token(R, Name, U);
+lower_token(<<C, R/binary>>, Name, U, K) when C >= $a, C =< $z; C =:= $-; C >= $0, C =< $9 ->
+    %% '-' among the first: the most frequent tchar in header names after letters
+    lower_token(R, Name, U, K);
+lower_token(<<C, R/binary>>, Name, U, K) when C >= $A, C =< $Z ->
+    lower_token(R, Name, U + 1, K);
+lower_token(<<C, R/binary>>, Name, U, K) ->
+    %% the other tchars (RFC 9110 section 5.6.2)
+    case lists:member(C, "!#$%&'*+.^_`|~") of
+        true -> lower_token(R, Name, U, K);
         false -> error
-    end.
+    end;
+lower_token(_End, Name, 0, _K) ->
+    Name;
+lower_token(_End, Name, _Upper, #k{upper = Upper}) ->
+    lower(Name, Upper).
 
 %% @doc ASCII lower case of a binary (header names, tokens); other bytes are kept.
 %% Most input is lower case already: one binary:match (a NIF) finds that, and only a binary with an
 %% upper-case letter is rebuilt byte by byte (on AtomVM a byte loop costs ~0.2 us a byte).
 -spec lower(binary()) -> binary().
 lower(B) ->
-    case binary:match(B, ?UPPER) of
+    lower(B, ?UPPER).
+
+lower(B, Upper) ->
+    case binary:match(B, Upper) of
         nomatch -> B;
         _ -> << <<(if C >= $A, C =< $Z -> C + 32; true -> C end)>> || <<C>> <= B >>
     end.
-
-%% field-value: VCHAR, obs-text, SP and HTAB; any other control byte (NUL, CR, DEL, ...) is refused
-%% (RFC 9110 section 5.5). One binary:match over the forbidden bytes instead of a byte loop.
-valid_value(V) ->
-    binary:match(V, ?CTL) =:= nomatch.
 
 %% @doc Removes leading and trailing spaces and tabs (OWS, RFC 9110 section 5.6.3).
 -spec trim(binary()) -> binary().
@@ -362,21 +381,16 @@ trim_right(B) ->
     end.
 
 %% The empty line ending the header section has been read: interpret the head.
-finish(Rest, #p{line = Line, hdrs = RevHdrs, max_body = Max}) ->
-    head(Rest, Line, lists:reverse(RevHdrs), Max).
+finish(Rest, #p{line = Line, hdrs = RevHdrs, max_body = Max, k = K}) ->
+    head(Rest, Line, lists:reverse(RevHdrs), Max, K).
 
-head(Rest, {Method, {Target, Shape}, Version}, Headers, Max) ->
-    {Raw, Path, Qs} = target(Method, Target, Shape),
+head(Rest, {Method, {Target, Shape}, Version = {1, Minor}}, Headers, Max, K) ->
+    {Raw, Path, Qs} = target(Method, Target, Shape, K),
     %% framing and connection semantics (RFC 9112 sections 6, 9.3; RFC 9110 10.1.1)
-    {fields, Host, CL, TE, Conn, Expect} = scan(Headers, {fields, none, none, none, [], none}),
-    V11 = Version =:= {1, 1},
+    {Host, CL, TE, Conn, Expect} = scan(Headers, none, none, none, [], none),
+    V11 = Minor =:= 1,
     V11 andalso Host =:= none andalso ?FAIL(400, <<"missing Host header">>),
     Body = framing(TE, CL, Max),
-    %% HTTP/1.0 keeps the connection only when asked to; a Transfer-Encoding in an HTTP/1.0 request
-    %% makes the framing suspect: close after responding (RFC 9112 section 6.1).
-    KeepAlive =
-        not lists:member(<<"close">>, Conn) andalso
-            (V11 orelse (Body =/= chunked andalso lists:member(<<"keep-alive">>, Conn))),
     {request, #head{
         method = Method,
         raw_path = Raw,
@@ -386,17 +400,25 @@ head(Rest, {Method, {Target, Shape}, Version}, Headers, Max) ->
         version = Version,
         headers = Headers,
         body = Body,
-        keepalive = KeepAlive,
+        keepalive = keepalive(Conn, V11, Body),
         expect_continue = V11 andalso Expect =/= none andalso ieq(Expect, <<"100-continue">>)
     }, Rest}.
 
+%% HTTP/1.0 keeps the connection only when asked to; a Transfer-Encoding in an HTTP/1.0 request
+%% makes the framing suspect: close after responding (RFC 9112 section 6.1).
+keepalive([], V11, _Body) ->
+    V11;
+keepalive(Conn, V11, Body) ->
+    not lists:member(<<"close">>, Conn) andalso
+        (V11 orelse (Body =/= chunked andalso lists:member(<<"keep-alive">>, Conn))).
+
 %% origin-form, absolute-form and asterisk-form (RFC 9112 section 3.2). Returns the target in origin-form
 %% (raw), the decoded path and the raw query.
-target(_Method, <<"/", _/binary>> = T, Shape) ->
-    path_qs(T, Shape);
-target(<<"OPTIONS">>, <<"*">> = T, _Shape) ->
-    {T, T, <<>>};
-target(_Method, T, _Shape) ->
+target(_Method, <<"/", _/binary>> = T, Shape, K) ->
+    path_qs(T, Shape, K);
+target(<<"OPTIONS">>, <<"*">> = T, _Shape, K) ->
+    {T, T, K#k.empty};
+target(_Method, T, _Shape, K) ->
     %% absolute-form: a server MUST accept it (RFC 9112 section 3.2.2); the authority (up to the first
     %% `/' or `?', not empty) is not used for routing
     case binary:split(T, <<"://">>) of
@@ -404,9 +426,9 @@ target(_Method, T, _Shape) ->
             case after_authority(R) of
                 %% an empty authority
                 R -> ?FAIL(400, <<"bad request target">>);
-                <<"/", _/binary>> = PathQs -> path_qs(PathQs, rescan);
+                <<"/", _/binary>> = PathQs -> path_qs(PathQs, rescan, K);
                 %% nothing or only a query after the authority
-                Qs -> path_qs(<<"/", Qs/binary>>, rescan)
+                Qs -> path_qs(<<"/", Qs/binary>>, rescan, K)
             end;
         _ ->
             ?FAIL(400, <<"bad request target">>)
@@ -417,12 +439,12 @@ after_authority(<<_, R/binary>>) -> after_authority(R);
 after_authority(<<>>) -> <<>>.
 
 %% Without a '%' in the path the raw path is the path (and has no NUL: shape/4 refused control bytes).
-path_qs(T, {none, false}) ->
-    {T, T, <<>>};
-path_qs(T, {Q, false}) ->
+path_qs(T, {none, false}, K) ->
+    {T, T, K#k.empty};
+path_qs(T, {Q, false}, _K) ->
     <<Raw:Q/binary, "?", Qs/binary>> = T,
     {T, Raw, Qs};
-path_qs(T, _Shape) ->
+path_qs(T, _Shape, _K) ->
     [RawPath | Q] = binary:split(T, <<"?">>),
     Qs = case Q of [] -> <<>>; [Q1] -> Q1 end,
     case percent_decode(RawPath) of
@@ -435,30 +457,30 @@ path_qs(T, _Shape) ->
     end.
 
 %% The fields that decide framing and the connection, by name, into
-%% `{fields, Host, ContentLength, TransferEncoding, ConnectionTokens, Expect}' (`none' when absent; a
-%% tuple, not a map: no key sorting). Host, Content-Length and Transfer-Encoding may appear once (RFC
-%% 9112 sections 3.2, 6.3); Connection options add up, lower-cased; the last Expect counts.
-scan([], Acc) ->
-    Acc;
-scan([{<<"host">>, V} | R], {fields, none, CL, TE, C, E}) ->
-    scan(R, {fields, V, CL, TE, C, E});
-scan([{<<"host">>, _} | _], _) ->
+%% `{Host, ContentLength, TransferEncoding, ConnectionTokens, Expect}' (`none' when absent; a tuple,
+%% not a map: no key sorting). Host, Content-Length and Transfer-Encoding may appear once (RFC 9112
+%% sections 3.2, 6.3); Connection options add up, lower-cased; the last Expect counts.
+scan([], H, CL, TE, C, E) ->
+    {H, CL, TE, C, E};
+scan([{<<"host">>, V} | R], none, CL, TE, C, E) ->
+    scan(R, V, CL, TE, C, E);
+scan([{<<"host">>, _} | _], _, _, _, _, _) ->
     ?FAIL(400, <<"duplicate Host header">>);
-scan([{<<"content-length">>, V} | R], {fields, H, none, TE, C, E}) ->
-    scan(R, {fields, H, V, TE, C, E});
-scan([{<<"content-length">>, _} | _], _) ->
+scan([{<<"content-length">>, V} | R], H, none, TE, C, E) ->
+    scan(R, H, V, TE, C, E);
+scan([{<<"content-length">>, _} | _], _, _, _, _, _) ->
     ?FAIL(400, <<"duplicate Content-Length">>);
-scan([{<<"transfer-encoding">>, V} | R], {fields, H, CL, none, C, E}) ->
-    scan(R, {fields, H, CL, V, C, E});
-scan([{<<"transfer-encoding">>, _} | _], _) ->
+scan([{<<"transfer-encoding">>, V} | R], H, CL, none, C, E) ->
+    scan(R, H, CL, V, C, E);
+scan([{<<"transfer-encoding">>, _} | _], _, _, _, _, _) ->
     ?FAIL(501, <<"unsupported transfer coding">>);
-scan([{<<"connection">>, Val} | R], {fields, H, CL, TE, C, E}) ->
+scan([{<<"connection">>, Val} | R], H, CL, TE, C, E) ->
     Tokens = [lower(trim(T)) || T <- binary:split(Val, <<",">>, [global])],
-    scan(R, {fields, H, CL, TE, Tokens ++ C, E});
-scan([{<<"expect">>, V} | R], {fields, H, CL, TE, C, _}) ->
-    scan(R, {fields, H, CL, TE, C, V});
-scan([_ | R], Acc) ->
-    scan(R, Acc).
+    scan(R, H, CL, TE, Tokens ++ C, E);
+scan([{<<"expect">>, V} | R], H, CL, TE, C, _) ->
+    scan(R, H, CL, TE, C, V);
+scan([_ | R], H, CL, TE, C, E) ->
+    scan(R, H, CL, TE, C, E).
 
 framing(TE, CL, _Max) when TE =/= none, CL =/= none ->
     %% RFC 9112 section 6.3: both present is a smuggling vector; reject
@@ -479,7 +501,7 @@ framing(TE, none, _Max) ->
     chunked.
 
 %% one or more
-all_digits(<<C, R/binary>>) when C >= $0, C =< $9 -> R =:= <<>> orelse all_digits(R);
+all_digits(<<C, R/binary>>) when C >= $0, C =< $9 -> byte_size(R) =:= 0 orelse all_digits(R);
 all_digits(_) -> false.
 
 %% @doc Case-insensitive equality of an input binary with a lower-case literal.
@@ -555,7 +577,7 @@ chunked({trailer, Used}, In, Left, Acc) ->
                 {<<>>, Rest} ->
                     {done, out(Acc), Rest};
                 {Field, Rest} when Used + Pos < ?MAX_TRAILER ->
-                    try field(Field) of
+                    try field(Field, #k{}) of
                         _ -> chunked({trailer, Used + Pos + 1}, Rest, Left, Acc)
                     catch
                         throw:_ -> ?FAIL(400, <<"bad trailer field">>)
@@ -602,7 +624,8 @@ hexval(_) -> error.
 %% `+' is a space, `%XX' is decoded; a part whose percent-encoding is invalid is kept raw. Empty pairs are
 %% skipped; a key without `=' has the value `<<>>'.
 -spec decode_query(binary()) -> [{binary(), binary()}].
-decode_query(<<>>) ->
+decode_query(Qs) when byte_size(Qs) =:= 0 ->
+    %% (a guard, not a `<<>>' pattern: that would load a literal on AtomVM)
     [];
 decode_query(Qs) ->
     [

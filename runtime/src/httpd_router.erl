@@ -14,8 +14,16 @@
 
 -type route() :: {binary(), module(), term()}.
 -type segment() :: binary() | {bind, binary()}.
-%% {Segments, Wildcard, Handler, Opts, Methods}
--opaque compiled() :: [{[segment()], boolean(), module(), term(), any | [binary()]}].
+%% The routes as {Segments, Wildcard, Handler, Opts, Methods}, and the constants match/3 uses: on
+%% AtomVM each use of a compound literal (`<<"/">>', `#{}') copies it into a heap fragment, which forces
+%% a garbage collection; made once here, they are on the connection's heap with the routes.
+-record(rt, {
+    routes = [] :: [{[segment()], boolean(), module(), term(), any | [binary()]}],
+    slash = <<"/">> :: binary(),
+    global = [global] :: [global],
+    no_bindings = #{} :: #{}
+}).
+-opaque compiled() :: #rt{}.
 
 -define(ALL_METHODS, [
     <<"GET">>, <<"HEAD">>, <<"POST">>, <<"PUT">>, <<"DELETE">>, <<"PATCH">>, <<"OPTIONS">>
@@ -24,13 +32,13 @@
 %% @doc Compiles a route list. A malformed route raises `{bad_route, Route}'.
 -spec compile(Routes :: [route()]) -> compiled().
 compile(Routes) when is_list(Routes) ->
-    [compile_route(R) || R <- Routes];
+    #rt{routes = [compile_route(R) || R <- Routes]};
 compile(Other) ->
     erlang:error({bad_routes, Other}).
 
 compile_route({<<"/", _/binary>> = Pattern, Handler, Opts} = R) when is_atom(Handler) ->
     {RevFixed, Wild} =
-        case lists:reverse(segments(Pattern)) of
+        case lists:reverse(segments(Pattern, #rt{})) of
             [<<"*">> | RevFixed0] -> {RevFixed0, true};
             RevSegs -> {RevSegs, false}
         end,
@@ -56,22 +64,22 @@ methods(_Opts, _R) ->
 binaries([B | T]) when is_binary(B) -> binaries(T);
 binaries(L) -> L =:= [].
 
-segments(Path) ->
-    [S || S <- binary:split(Path, <<"/">>, [global]), S =/= <<>>].
+segments(Path, #rt{slash = Slash, global = Global}) ->
+    [S || S <- binary:split(Path, Slash, Global), byte_size(S) > 0].
 
 %% @doc Finds the route for a request.
 -spec match(Method :: binary(), Path :: binary(), compiled()) ->
     {ok, Handler :: module(), Opts :: term(), Bindings :: #{binary() => binary()}, PathInfo :: [binary()]}
     | {error, not_found}
     | {error, {method_not_allowed, Allow :: [binary()]}}.
-match(Method, Path, Compiled) ->
-    match(Method, segments(Path), Compiled, []).
+match(Method, Path, Rt = #rt{routes = Routes, no_bindings = None}) ->
+    match(Method, segments(Path, Rt), Routes, None, []).
 
 %% Allow collects the methods of the routes that match the path but not the method, reversed.
 %% A Method that is not a binary matches no route: allowed/2 uses one to collect them all.
-match(_Method, _Segs, [], []) ->
+match(_Method, _Segs, [], _None, []) ->
     {error, not_found};
-match(_Method, _Segs, [], Allow) ->
+match(_Method, _Segs, [], _None, Allow) ->
     %% union in first-seen order, OPTIONS last
     All = lists:append([
         case Ms of
@@ -81,14 +89,14 @@ match(_Method, _Segs, [], Allow) ->
      || Ms <- lists:reverse(Allow)
     ]),
     {error, {method_not_allowed, dedup(All ++ [<<"OPTIONS">>], [])}};
-match(Method, Segs, [{Pattern, Wild, Handler, Opts, Methods} | Rest], Allow) ->
-    case bind(Pattern, Wild, Segs, #{}) of
+match(Method, Segs, [{Pattern, Wild, Handler, Opts, Methods} | Rest], None, Allow) ->
+    case bind(Pattern, Wild, Segs, None) of
         nomatch ->
-            match(Method, Segs, Rest, Allow);
+            match(Method, Segs, Rest, None, Allow);
         {ok, Bindings, PathInfo} ->
             case is_binary(Method) andalso (Methods =:= any orelse lists:member(Method, Methods)) of
                 true -> {ok, Handler, Opts, Bindings, PathInfo};
-                false -> match(Method, Segs, Rest, [Methods | Allow])
+                false -> match(Method, Segs, Rest, None, [Methods | Allow])
             end
     end.
 

@@ -232,11 +232,12 @@ valid(K, V) ->
     end.
 
 %% What each connection process keeps: only the keys it reads, so that the copy in every
-%% connection's heap stays small. The request-head parser's initial state is built once here.
+%% connection's heap stays small. The request-head parser's initial state and the reply's prepared
+%% options (with the constants both use: see httpd_parse's #k) are built once here.
 conn_config(Cfg) ->
     copy([router, middleware, max_body, header_timeout, idle_timeout, idle_report_after,
           max_keepalive_requests, max_ws_connections, max_ws_message, ws_idle_timeout],
-         Cfg, #{parser => httpd_parse:new(Cfg)}).
+         Cfg, #{parser => httpd_parse:new(Cfg), reply => httpd_reply:opts()}).
 
 %% Into plus the values From has for Keys.
 copy([K | Keys], From, Into) -> copy(Keys, From, Into#{K => map_get(K, From)});
