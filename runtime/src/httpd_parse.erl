@@ -36,8 +36,9 @@
 %% collection of the whole process at its next allocation; a term already on the heap costs nothing.
 %% The frequent header names are here in lower case, for lower_name/2 to return.
 -record(k, {
-    empty = <<>>, global = [global], crlfcrlf = <<"\r\n\r\n">>, lf = <<"\n">>, sp = <<" ">>, colon = <<":">>,
-    ctl = ?CTL, upper = ?UPPER,
+    empty = <<>>, global = [global], crlfcrlf = <<"\r\n\r\n">>, crlf = <<"\r\n">>, lf = <<"\n">>, sp = <<" ">>,
+    colon = <<":">>,
+    ctl = ?CTL,
     host = <<"host">>, connection = <<"connection">>, content_length = <<"content-length">>,
     content_type = <<"content-type">>, transfer_encoding = <<"transfer-encoding">>,
     user_agent = <<"user-agent">>, accept = <<"accept">>, accept_encoding = <<"accept-encoding">>,
@@ -153,53 +154,33 @@ request_head(Data, #p{buf = Buf} = P) ->
 %% Lines end in LF with an optional CR before it, as line by line. Anything unusual (an incomplete
 %% head, an empty line before the request line or an earlier end of the head through bare LFs) goes
 %% line by line, which gives the same answer; the checks here are those of line/4, in the same order.
-whole(Data, P = #p{k = #k{crlfcrlf = End, lf = LF, global = Global}}) ->
+whole(Data, P = #p{k = #k{crlfcrlf = End, crlf = CRLF, global = Global, empty = Empty, ctl = Ctl}}) ->
     case binary:split(Data, End) of
         [<<C, _/binary>> = Head, Rest] when C =/= $\r, C =/= $\n ->
-            case whole_lines(binary:split(Head, LF, Global), Rest, P) of
-                partial -> lines(Data, P);
-                Done -> Done
+            %% Without its CRLFs, a clean head has no control byte at all: no bare CR or LF, nothing a
+            %% field value may not hold. Two calls check every line at once; a head that fails goes
+            %% line by line, for the precise answer.
+            case binary:match(binary:replace(Head, CRLF, Empty, Global), Ctl) of
+                nomatch -> whole_lines(binary:split(Head, CRLF, Global), Rest, P);
+                _ -> lines(Data, P)
             end;
         _ ->
             lines(Data, P)
     end.
 
-whole_lines([Line0 | Fields], Rest, #p{max_line = Max, k = K} = P) ->
-    {Line, _} = line_end(Line0, Fields),
+%% Lines of a clean head (see whole/2), each without its CRLF.
+whole_lines([Line | Fields], Rest, #p{max_line = Max, k = K} = P) ->
     byte_size(Line) =< Max orelse ?E414,
     RequestLine = request_line(Line, K),
-    case whole_fields(Fields, 0, 0, P) of
-        partial -> partial;
-        Headers -> head(Rest, RequestLine, Headers, P#p.max_body, K)
-    end.
+    Headers = whole_fields(Fields, 0, 0, P),
+    head(Rest, RequestLine, Headers, P#p.max_body, K).
 
-%% A line without its line end, and the bytes it took with it. The last piece of the head ended in the
-%% CRLF of the CRLFCRLF; the others in an LF, with or without a CR before it.
-line_end(Line, []) ->
-    {Line, byte_size(Line) + 2};
-line_end(Line, _More) when byte_size(Line) =:= 0 ->
-    {Line, 1};
-line_end(Line, _More) ->
-    S = byte_size(Line) - 1,
-    case Line of
-        <<L:S/binary, "\r">> -> {L, S + 2};
-        _ -> {Line, S + 2}
-    end.
-
-whole_fields([Line0 | More], N, Used, #p{max_hbytes = MaxBytes, max_headers = MaxN, k = K} = P) ->
-    case line_end(Line0, More) of
-        {Line, _} when byte_size(Line) =:= 0 ->
-            %% an empty line: the head ended before the CRLFCRLF, through bare LFs
-            partial;
-        {Line, Raw} ->
-            Used + Raw =< MaxBytes orelse ?FAIL(431, <<"header section too large">>),
-            N < MaxN orelse ?FAIL(431, <<"too many header fields">>),
-            Field = field(Line, K),
-            case whole_fields(More, N + 1, Used + Raw, P) of
-                partial -> partial;
-                Fields -> [Field | Fields]
-            end
-    end;
+whole_fields([Line | More], N, Used, #p{max_hbytes = MaxBytes, max_headers = MaxN, k = K} = P) ->
+    Raw = byte_size(Line) + 2,
+    Used + Raw =< MaxBytes orelse ?FAIL(431, <<"header section too large">>),
+    N < MaxN orelse ?FAIL(431, <<"too many header fields">>),
+    Field = clean_field(Line, K),
+    [Field | whole_fields(More, N + 1, Used + Raw, P)];
 whole_fields([], _N, _Used, _P) ->
     [].
 
@@ -300,10 +281,18 @@ shape(<<>>, _I, Q, Pct) -> {Q, Pct};
 shape(_, _I, _Q, _Pct) -> error.
 
 %% field-line = field-name ":" OWS field-value OWS (RFC 9112 section 5)
-field(<<C, _/binary>>, _K) when C =:= $\s; C =:= $\t ->
+field(Line, K = #k{ctl = Ctl}) ->
+    {_, Value} = Field = clean_field(Line, K),
+    %% field-value: VCHAR, obs-text, SP and HTAB; any other control byte (NUL, CR, DEL, ...) is
+    %% refused (RFC 9110 section 5.5). One binary:match over them, not a byte loop.
+    binary:match(Value, Ctl) =:= nomatch orelse ?FAIL(400, <<"bad character in header value">>),
+    Field.
+
+%% A field line known to hold no control byte (whole/2 checked the head it came from).
+clean_field(<<C, _/binary>>, _K) when C =:= $\s; C =:= $\t ->
     %% obs-fold: RFC 9112 section 5.2 lets a server reject it with 400
     ?FAIL(400, <<"obsolete line folding">>);
-field(Line, K = #k{colon = Colon, ctl = Ctl}) ->
+clean_field(Line, K = #k{colon = Colon}) ->
     case binary:split(Line, Colon) of
         [Name, _] when byte_size(Name) =:= 0 ->
             ?FAIL(400, <<"empty header name">>);
@@ -311,9 +300,6 @@ field(Line, K = #k{colon = Colon, ctl = Ctl}) ->
             %% whitespace before the colon is not a tchar: rejected with 400 (RFC 9112 section 5.1)
             LName = lower_name(Name, K),
             LName =/= error orelse ?FAIL(400, <<"bad header name">>),
-            %% field-value: VCHAR, obs-text, SP and HTAB; any other control byte (NUL, CR, DEL, ...)
-            %% is refused (RFC 9110 section 5.5). One binary:match over them, not a byte loop.
-            binary:match(Value, Ctl) =:= nomatch orelse ?FAIL(400, <<"bad character in header value">>),
             {LName, trim(Value)};
         _ ->
             ?FAIL(400, <<"header field without colon">>)
@@ -352,21 +338,21 @@ lower_token(<<C, R/binary>>, Name, U, K) ->
     end;
 lower_token(_End, Name, 0, _K) ->
     Name;
-lower_token(_End, Name, _Upper, #k{upper = Upper}) ->
-    lower(Name, Upper).
+lower_token(_End, Name, _Upper, _K) ->
+    lower_ascii(Name).
 
 %% @doc ASCII lower case of a binary (header names, tokens); other bytes are kept.
 %% Most input is lower case already: one binary:match (a NIF) finds that, and only a binary with an
 %% upper-case letter is rebuilt byte by byte (on AtomVM a byte loop costs ~0.2 us a byte).
 -spec lower(binary()) -> binary().
 lower(B) ->
-    lower(B, ?UPPER).
-
-lower(B, Upper) ->
-    case binary:match(B, Upper) of
+    case binary:match(B, ?UPPER) of
         nomatch -> B;
-        _ -> << <<(if C >= $A, C =< $Z -> C + 32; true -> C end)>> || <<C>> <= B >>
+        _ -> lower_ascii(B)
     end.
+
+lower_ascii(B) ->
+    << <<(if C >= $A, C =< $Z -> C + 32; true -> C end)>> || <<C>> <= B >>.
 
 %% @doc Removes leading and trailing spaces and tabs (OWS, RFC 9110 section 5.6.3).
 -spec trim(binary()) -> binary().
