@@ -4,6 +4,8 @@
 %%   ours            httpd_server with one route (the runtime as an app uses it)
 %%   minimal_socket  the smallest keep-alive server on the `socket' module (the fast path on AtomVM)
 %%   minimal_gen_tcp the same on gen_tcp (what most AtomVM examples write)
+%%   stages          no server: times each stage of the request path in a loop and prints
+%%                   "STAGE name us_per_op" lines, then "STAGES done"
 -module(bench_avm).
 
 -export([start/0, handle/2, ws_init/2, ws_handle/2]).
@@ -15,6 +17,7 @@ start() ->
     case os:getenv("AVMD_BENCH_SERVER") of
         "minimal_socket" -> minimal_socket();
         "minimal_gen_tcp" -> minimal_gen_tcp();
+        "stages" -> stages();
         _ -> ours()
     end.
 
@@ -114,3 +117,35 @@ gen_tcp_answer(S, Buf) ->
         [_] ->
             gen_tcp_loop(S, Buf)
     end.
+
+%% ---------------------------------------------------------------------------------------------
+%% The request path's stages one at a time, on the bench's own request (wrk sends these headers):
+%% what each costs in this VM's interpreter, without sockets or the connection's collections.
+
+-define(STAGE_RUNS, 2000).
+-define(REQUEST, <<"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n">>).
+
+stages() ->
+    Parser = httpd_parse:new(#{}),
+    Router = httpd_router:compile([{<<"/">>, ?MODULE, #{}}, {<<"/mem">>, ?MODULE, mem}]),
+    Opts = httpd_reply:opts({1, 1}, true, false, httpd_reply:opts()),
+    Headers = [{<<"content-type">>, <<"text/plain">>}],
+    Request = ?REQUEST,
+    stage(<<"split the head (binary:split, the floor)">>, fun() -> binary:split(Request, <<"\r\n\r\n">>) end),
+    stage(<<"parse the head (httpd_parse:request_head/2)">>, fun() -> httpd_parse:request_head(Request, Parser) end),
+    stage(<<"route (httpd_router:match/3)">>, fun() -> httpd_router:match(<<"GET">>, <<"/">>, Router) end),
+    stage(<<"handler (bench_avm:handle/2)">>, fun() -> handle(#{}, #{}) end),
+    stage(<<"reply (httpd_reply:response/4)">>, fun() -> httpd_reply:response(200, Headers, ?BODY, Opts) end),
+    stage(<<"reply to one binary (iolist_to_binary/1)">>,
+          fun() -> iolist_to_binary(httpd_reply:response(200, Headers, ?BODY, Opts)) end),
+    io:format("STAGES done~n").
+
+stage(Name, Fun) ->
+    _ = Fun(),
+    T0 = erlang:monotonic_time(microsecond),
+    loop(Fun, ?STAGE_RUNS),
+    T1 = erlang:monotonic_time(microsecond),
+    io:format("STAGE ~s ~.2f~n", [Name, (T1 - T0) / ?STAGE_RUNS]).
+
+loop(_Fun, 0) -> ok;
+loop(Fun, N) -> _ = Fun(), loop(Fun, N - 1).

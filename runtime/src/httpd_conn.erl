@@ -25,7 +25,7 @@
 %% options, made once by the server: on AtomVM each use of a compound literal copies it onto the heap
 %% and forces a garbage collection, so the request path uses no literal it can avoid (a `<<>>' pattern
 %% included).
--record(c, {sock, cfg, server, peer, n = 0, conn, reply,
+-record(c, {sock, cfg, server, peer, n = 0, conn, reply, reserve = 0,
             parser, router, mws, idle, report, header_timeout, max_keepalive,
             %% the request map built for the previous request and its route's {Bindings, PathInfo}
             %% (its head is conn's; see req/5)
@@ -56,6 +56,10 @@
 
 -define(TEXT_PLAIN, [{<<"content-type">>, <<"text/plain">>}]).
 
+%% Words of heap a connection on the `socket' transport (AtomVM) sets aside before it waits for the
+%% next request; see reserve/1.
+-define(HEAP_RESERVE, 600).
+
 %% @doc gen_tcp_server callback: runs the connection until it is over.
 -spec init(term(), map()) -> ok.
 init(Sock, Cfg) ->
@@ -64,7 +68,8 @@ init(Sock, Cfg) ->
             {ok, P} -> P;
             _ -> undefined
         end,
-    wait(<<>>, hot(#c{sock = Sock, server = gen_tcp_server:server(), peer = Peer}, Cfg)).
+    Reserve = case is_port(Sock) of true -> 0; false -> ?HEAP_RESERVE end,
+    wait(<<>>, hot(#c{sock = Sock, server = gen_tcp_server:server(), peer = Peer, reserve = Reserve}, Cfg)).
 
 %% The config, and the values the request path reads, in the loop state.
 hot(C, Cfg = #{parser := P, router := R, reply := Reply, middleware := M, idle_timeout := I,
@@ -87,6 +92,7 @@ reject(Sock, _Cfg) ->
 %% the config comes back from the server with the first bytes of the next request.
 wait(Buf, C = #c{sock = S, idle = Idle, report = Report}) when byte_size(Buf) =:= 0 ->
     First = min(Report, Idle),
+    reserve(C#c.reserve),
     case tcp_transport:recv(S, 0, First) of
         {ok, Data} ->
             head_start(Data, C);
@@ -105,6 +111,15 @@ wait(<<"\r\n">>, C) ->
     wait(<<>>, C);
 wait(Buf, C) ->
     head_start(Buf, C).
+
+%% AtomVM collects a process's heap as soon as a message lands in it (the socket's wake-up does, for
+%% every recv), and sizes the new heap from what was allocated since the last collection. A throwaway
+%% block about the size of a request's allocations makes that collection leave room for the whole
+%% next request, which otherwise takes one more, growing collection: 3 collections per request
+%% become 2 (8% fewer instructions, bench/atomvm). Garbage costs the collector nothing, it copies
+%% only live data; an idle connection shrinks its heap anyway (idle_wait/2).
+reserve(0) -> ok;
+reserve(Words) -> _ = erlang:make_tuple(Words, 0), ok.
 
 idle_wait(Timeout, C = #c{sock = S}) ->
     erlang:garbage_collect(),
@@ -358,7 +373,9 @@ take_connection([], _Before) ->
     keep.
 
 %% After the response went out: keep the connection for the next request, or close it.
-sent(ok, true, C) ->
+sent(ok, KeepAlive, C) when KeepAlive =:= true ->
+    %% (a guard, not a `true' pattern: beside the `false' clause that would compile to a select on
+    %% the atoms, which on AtomVM compares `true' with `false' by name first)
     case settle(C) of
         {ok, Rest} ->
             _ = erase('$httpd_body'),
@@ -366,7 +383,7 @@ sent(ok, true, C) ->
         close ->
             linger_close(C#c.sock)
     end;
-sent(ok, false, C = #c{conn = #conn{head = #head{keepalive = true}}}) ->
+sent(ok, _Close, C = #c{conn = #conn{head = #head{keepalive = true}}}) ->
     %% We chose to close (limit reached, body left unread): the client may still be sending.
     linger_close(C#c.sock);
 sent(_SendResult, _KeepAlive, C) ->
@@ -374,19 +391,19 @@ sent(_SendResult, _KeepAlive, C) ->
 
 %% Whether this response may keep the connection: the client wants it, the per-connection request
 %% limit is not reached, and the request body is read or can be drained.
-keepalive(#conn{head = #head{keepalive = false}}, _Max) ->
-    false;
-keepalive(#conn{n = N}, Max) when N >= Max ->
-    false;
-keepalive(#conn{head = #head{body = none}}, _Max) ->
+%% (The common case first, matched on `true': on AtomVM a `false' tested against `true' compares the
+%% atoms by name.)
+keepalive(#conn{n = N, head = #head{keepalive = true, body = none}}, Max) when N < Max ->
     true;
-keepalive(#conn{head = H = #head{body = Body}}, _Max) ->
+keepalive(#conn{n = N, head = H = #head{keepalive = true, body = Body}}, Max) when N < Max ->
     case get('$httpd_body') of
         {done, _} -> true;
         {error, _, _} -> false;
         undefined -> drainable(H, Body, false);
         {reading, _BS, _Buf, Continued} -> drainable(H, Body, Continued)
-    end.
+    end;
+keepalive(_Conn, _Max) ->
+    false.
 
 %% A client waiting for 100 Continue that never got it may not send the body at all, so the
 %% connection cannot be reused safely (RFC 9110 section 10.1.1).

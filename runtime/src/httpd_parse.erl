@@ -375,7 +375,7 @@ head(Rest, {Method, {Target, Shape}, Version = {1, Minor}}, Headers, Max, K) ->
     %% framing and connection semantics (RFC 9112 sections 6, 9.3; RFC 9110 10.1.1)
     {Host, CL, TE, Conn, Expect} = scan(Headers, none, none, none, [], none),
     V11 = Minor =:= 1,
-    V11 andalso Host =:= none andalso ?FAIL(400, <<"missing Host header">>),
+    Host =/= none orelse Minor =:= 0 orelse ?FAIL(400, <<"missing Host header">>),
     Body = framing(TE, CL, Max),
     {request, #head{
         method = Method,
@@ -387,8 +387,14 @@ head(Rest, {Method, {Target, Shape}, Version = {1, Minor}}, Headers, Max, K) ->
         headers = Headers,
         body = Body,
         keepalive = keepalive(Conn, V11, Body),
-        expect_continue = V11 andalso Expect =/= none andalso ieq(Expect, <<"100-continue">>)
+        expect_continue = expect_continue(Expect, Minor)
     }, Rest}.
+
+%% (Clauses, not `V11 andalso Expect =/= none andalso ...': on AtomVM testing a `false' against
+%% `true' compares the atoms by name.)
+expect_continue(none, _Minor) -> false;
+expect_continue(Expect, 1) -> ieq(Expect, <<"100-continue">>);
+expect_continue(_Expect, _Minor) -> false.
 
 %% HTTP/1.0 keeps the connection only when asked to; a Transfer-Encoding in an HTTP/1.0 request
 %% makes the framing suspect: close after responding (RFC 9112 section 6.1).

@@ -53,21 +53,8 @@ opts(Version, KeepAlive, Head, Ro = #ro{}) ->
 -spec response(status(), headers(), Body :: iodata(), opts()) -> iodata().
 response(Status, Headers, Body, Ro = #ro{}) ->
     {Fields, Framed} = fields(Headers, [], false, Ro),
-    %% 1xx, 204 and 304 responses never carry content (RFC 9110 sections 6.4.1, 8.6)
-    NoBody = Status < 200 orelse Status =:= 204 orelse Status =:= 304,
-    Len =
-        %% a handler that framed the body itself (content-length or transfer-encoding) is trusted;
-        %% both together are forbidden (RFC 9112 section 6.2)
-        case Framed orelse NoBody of
-            true -> [];
-            false -> [Ro#ro.content_length, integer_to_binary(iolist_size(Body)), Ro#ro.crlf]
-        end,
-    Out =
-        case NoBody orelse Ro#ro.head of
-            true -> [];
-            false -> Body
-        end,
-    [status_line(Status, Ro), Fields, Len, connection(Ro), Ro#ro.crlf | Out];
+    [status_line(Status, Ro), Fields, length_field(Framed, Status, Body, Ro), connection(Ro), Ro#ro.crlf
+     | content(Status, Body, Ro)];
 response(Status, Headers, Body, Opts) ->
     response(Status, Headers, Body, from_map(Opts)).
 
@@ -177,6 +164,23 @@ status_line(S, _Ro) when is_integer(S), S >= 100, S =< 999 ->
 status_line(S, _Ro) ->
     erlang:error({invalid_status, S}).
 
+%% (Clauses and guards rather than boolean expressions here and below: on AtomVM testing a `false'
+%% against `true' compares the two atoms by name, under the atom table's lock.)
+
+%% A handler that framed the body itself (content-length or transfer-encoding) is trusted; both
+%% together are forbidden (RFC 9112 section 6.2). 1xx, 204 and 304 responses never carry content
+%% (RFC 9110 sections 6.4.1, 8.6).
+length_field(false, Status, Body, Ro) when Status >= 200, Status =/= 204, Status =/= 304 ->
+    [Ro#ro.content_length, integer_to_binary(iolist_size(Body)), Ro#ro.crlf];
+length_field(_Framed, _Status, _Body, _Ro) ->
+    [].
+
+%% The body, unless the status has none or the request was a HEAD.
+content(Status, _Body, _Ro) when Status < 200; Status =:= 204; Status =:= 304 -> [];
+content(_Status, Body, #ro{head = false}) -> Body;
+content(_Status, _Body, _Ro) -> [].
+
+connection(#ro{keepalive = true, version = {_, 1}}) -> [];
 connection(#ro{keepalive = false, close = Close}) -> Close;
 connection(#ro{version = {_, 0}, keep_alive = KeepAlive}) -> KeepAlive;
 connection(_) -> [].
@@ -185,13 +189,20 @@ connection(_) -> [].
 %% transfer-encoding; CR or LF in a field is refused (no response splitting).
 fields([{Name, Value} | R], Acc, Framed, Ro = #ro{line_ends = Ends}) ->
     safe(Name, Ends) andalso safe(Value, Ends) orelse erlang:error({invalid_header, Name}),
-    fields(R, [Acc, Name, Ro#ro.colon_sp, Value, Ro#ro.crlf],
-        Framed orelse httpd_parse:ieq(Name, Ro#ro.content_length_name) orelse
-            httpd_parse:ieq(Name, Ro#ro.transfer_encoding_name), Ro);
+    fields(R, [Acc, Name, Ro#ro.colon_sp, Value, Ro#ro.crlf], framed(Framed, Name, Ro), Ro);
 fields([], Acc, Framed, _Ro) ->
     {Acc, Framed};
 fields([Other | _], _Acc, _Framed, _Ro) ->
     erlang:error({invalid_header, Other}).
+
+framed(false, Name, Ro) ->
+    case byte_size(Name) of
+        14 -> httpd_parse:ieq(Name, Ro#ro.content_length_name);
+        17 -> httpd_parse:ieq(Name, Ro#ro.transfer_encoding_name);
+        _ -> false
+    end;
+framed(true, _Name, _Ro) ->
+    true.
 
 safe(B, Ends) when is_binary(B) ->
     binary:match(B, Ends) =:= nomatch;
