@@ -45,14 +45,18 @@ def atomvm_children(pid):
     """The AtomVM processes among pid's children (the VM serving the app)."""
     found = []
     for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as f:
-            for kid in f.read().split():
-                try:
-                    with open(f"/proc/{kid}/cmdline", "rb") as c:
-                        if b"AtomVM" in c.read().split(b"\0")[0]:
-                            found.append(int(kid))
-                except FileNotFoundError:
-                    pass
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                kids = f.read().split()
+        except FileNotFoundError:
+            continue  # a thread that ended since the listing
+        for kid in kids:
+            try:
+                with open(f"/proc/{kid}/cmdline", "rb") as c:
+                    if b"AtomVM" in c.read().split(b"\0")[0]:
+                        found.append(int(kid))
+            except FileNotFoundError:
+                pass
     return found
 
 
