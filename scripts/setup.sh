@@ -9,9 +9,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # The second line builds the real AtomVM (scripts/atomvm.sh), which the tests run bundles on too;
 # neovim is the editor the language server is tested in (tests/lsp); ripgrep and libkrb5-dev are what
-# code-server (the VS Code the extension's end-to-end test runs in) needs to install.
+# code-server (the VS Code the extension's end-to-end test runs in) needs to install; gdb counts the
+# literals a request loads on AtomVM (tests/vm/test_literals.py).
 apt_pkgs=(erlang-nox erlang-dev elixir curl wrk chromium python3-pip iproute2 neovim ripgrep libkrb5-dev
-  build-essential cmake ninja-build gperf zlib1g-dev libmbedtls-dev rebar3)
+  build-essential cmake ninja-build gperf zlib1g-dev libmbedtls-dev rebar3 gdb)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

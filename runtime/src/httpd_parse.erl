@@ -37,7 +37,8 @@
 %% The frequent header names are here in lower case, for lower_name/2 to return.
 -record(k, {
     empty = <<>>, global = [global], crlfcrlf = <<"\r\n\r\n">>, crlf = <<"\r\n">>, lf = <<"\n">>, sp = <<" ">>,
-    colon = <<":">>,
+    colon = <<":">>, amp = <<"&">>, eq = <<"=">>, plus = <<"+">>, pct = <<"%">>, comma = <<",">>,
+    close = <<"close">>, keep_alive = <<"keep-alive">>,
     ctl = ?CTL,
     host = <<"host">>, connection = <<"connection">>, content_length = <<"content-length">>,
     content_type = <<"content-type">>, transfer_encoding = <<"transfer-encoding">>,
@@ -351,6 +352,17 @@ lower(B) ->
         _ -> lower_ascii(B)
     end.
 
+%% lower/1 for a short binary: a scan for an upper-case letter, without the pattern list (a literal).
+lower_scan(B) ->
+    case has_upper(B) of
+        false -> B;
+        true -> lower_ascii(B)
+    end.
+
+has_upper(<<C, _/binary>>) when C >= $A, C =< $Z -> true;
+has_upper(<<_, R/binary>>) -> has_upper(R);
+has_upper(_) -> false.
+
 lower_ascii(B) ->
     << <<(if C >= $A, C =< $Z -> C + 32; true -> C end)>> || <<C>> <= B >>.
 
@@ -373,7 +385,7 @@ finish(Rest, #p{line = Line, hdrs = RevHdrs, max_body = Max, k = K}) ->
 head(Rest, {Method, {Target, Shape}, Version = {1, Minor}}, Headers, Max, K) ->
     {Raw, Path, Qs} = target(Method, Target, Shape, K),
     %% framing and connection semantics (RFC 9112 sections 6, 9.3; RFC 9110 10.1.1)
-    {Host, CL, TE, Conn, Expect} = scan(Headers, none, none, none, [], none),
+    {Host, CL, TE, Conn, Expect} = scan(Headers, none, none, none, [], none, K),
     V11 = Minor =:= 1,
     Host =/= none orelse Minor =:= 0 orelse ?FAIL(400, <<"missing Host header">>),
     Body = framing(TE, CL, Max),
@@ -382,11 +394,11 @@ head(Rest, {Method, {Target, Shape}, Version = {1, Minor}}, Headers, Max, K) ->
         raw_path = Raw,
         path = Path,
         qs = Qs,
-        query = decode_query(Qs),
+        query = decode_query(Qs, K),
         version = Version,
         headers = Headers,
         body = Body,
-        keepalive = keepalive(Conn, V11, Body),
+        keepalive = keepalive(Conn, V11, Body, K),
         expect_continue = expect_continue(Expect, Minor)
     }, Rest}.
 
@@ -398,11 +410,11 @@ expect_continue(_Expect, _Minor) -> false.
 
 %% HTTP/1.0 keeps the connection only when asked to; a Transfer-Encoding in an HTTP/1.0 request
 %% makes the framing suspect: close after responding (RFC 9112 section 6.1).
-keepalive([], V11, _Body) ->
+keepalive([], V11, _Body, _K) ->
     V11;
-keepalive(Conn, V11, Body) ->
-    not lists:member(<<"close">>, Conn) andalso
-        (V11 orelse (Body =/= chunked andalso lists:member(<<"keep-alive">>, Conn))).
+keepalive(Conn, V11, Body, #k{close = Close, keep_alive = KeepAlive}) ->
+    not lists:member(Close, Conn) andalso
+        (V11 orelse (Body =/= chunked andalso lists:member(KeepAlive, Conn))).
 
 %% origin-form, absolute-form and asterisk-form (RFC 9112 section 3.2). Returns the target in origin-form
 %% (raw), the decoded path and the raw query.
@@ -436,10 +448,10 @@ path_qs(T, {none, false}, K) ->
 path_qs(T, {Q, false}, _K) ->
     <<Raw:Q/binary, "?", Qs/binary>> = T,
     {T, Raw, Qs};
-path_qs(T, _Shape, _K) ->
+path_qs(T, _Shape, K) ->
     [RawPath | Q] = binary:split(T, <<"?">>),
     Qs = case Q of [] -> <<>>; [Q1] -> Q1 end,
-    case percent_decode(RawPath) of
+    case percent_decode(RawPath, K) of
         {ok, Path} ->
             %% the raw path has no NUL (it passed shape/4), a decoded one may
             binary:match(Path, <<0>>) =:= nomatch orelse ?FAIL(400, <<"NUL in path">>),
@@ -452,27 +464,27 @@ path_qs(T, _Shape, _K) ->
 %% `{Host, ContentLength, TransferEncoding, ConnectionTokens, Expect}' (`none' when absent; a tuple,
 %% not a map: no key sorting). Host, Content-Length and Transfer-Encoding may appear once (RFC 9112
 %% sections 3.2, 6.3); Connection options add up, lower-cased; the last Expect counts.
-scan([], H, CL, TE, C, E) ->
+scan([], H, CL, TE, C, E, _K) ->
     {H, CL, TE, C, E};
-scan([{<<"host">>, V} | R], none, CL, TE, C, E) ->
-    scan(R, V, CL, TE, C, E);
-scan([{<<"host">>, _} | _], _, _, _, _, _) ->
+scan([{<<"host">>, V} | R], none, CL, TE, C, E, K) ->
+    scan(R, V, CL, TE, C, E, K);
+scan([{<<"host">>, _} | _], _, _, _, _, _, _K) ->
     ?FAIL(400, <<"duplicate Host header">>);
-scan([{<<"content-length">>, V} | R], H, none, TE, C, E) ->
-    scan(R, H, V, TE, C, E);
-scan([{<<"content-length">>, _} | _], _, _, _, _, _) ->
+scan([{<<"content-length">>, V} | R], H, none, TE, C, E, K) ->
+    scan(R, H, V, TE, C, E, K);
+scan([{<<"content-length">>, _} | _], _, _, _, _, _, _K) ->
     ?FAIL(400, <<"duplicate Content-Length">>);
-scan([{<<"transfer-encoding">>, V} | R], H, CL, none, C, E) ->
-    scan(R, H, CL, V, C, E);
-scan([{<<"transfer-encoding">>, _} | _], _, _, _, _, _) ->
+scan([{<<"transfer-encoding">>, V} | R], H, CL, none, C, E, K) ->
+    scan(R, H, CL, V, C, E, K);
+scan([{<<"transfer-encoding">>, _} | _], _, _, _, _, _, _K) ->
     ?FAIL(501, <<"unsupported transfer coding">>);
-scan([{<<"connection">>, Val} | R], H, CL, TE, C, E) ->
-    Tokens = [lower(trim(T)) || T <- binary:split(Val, <<",">>, [global])],
-    scan(R, H, CL, TE, Tokens ++ C, E);
-scan([{<<"expect">>, V} | R], H, CL, TE, C, _) ->
-    scan(R, H, CL, TE, C, V);
-scan([_ | R], H, CL, TE, C, E) ->
-    scan(R, H, CL, TE, C, E).
+scan([{<<"connection">>, Val} | R], H, CL, TE, C, E, K = #k{comma = Comma, global = Global}) ->
+    Tokens = [lower_scan(trim(T)) || T <- binary:split(Val, Comma, Global)],
+    scan(R, H, CL, TE, Tokens ++ C, E, K);
+scan([{<<"expect">>, V} | R], H, CL, TE, C, _, K) ->
+    scan(R, H, CL, TE, C, V, K);
+scan([_ | R], H, CL, TE, C, E, K) ->
+    scan(R, H, CL, TE, C, E, K).
 
 framing(TE, CL, _Max) when TE =/= none, CL =/= none ->
     %% RFC 9112 section 6.3: both present is a smuggling vector; reject
@@ -616,25 +628,28 @@ hexval(_) -> error.
 %% `+' is a space, `%XX' is decoded; a part whose percent-encoding is invalid is kept raw. Empty pairs are
 %% skipped; a key without `=' has the value `<<>>'.
 -spec decode_query(binary()) -> [{binary(), binary()}].
-decode_query(Qs) when byte_size(Qs) =:= 0 ->
+decode_query(Qs) ->
+    decode_query(Qs, #k{}).
+
+decode_query(Qs, _K) when byte_size(Qs) =:= 0 ->
     %% (a guard, not a `<<>>' pattern: that would load a literal on AtomVM)
     [];
-decode_query(Qs) ->
+decode_query(Qs, K = #k{amp = Amp, eq = Eq, global = Global, empty = Empty}) ->
     [
-        case binary:split(P, <<"=">>) of
-            [K, V] -> {form_decode(K), form_decode(V)};
-            [K] -> {form_decode(K), <<>>}
+        case binary:split(P, Eq) of
+            [Key, V] -> {form_decode(Key, K), form_decode(V, K)};
+            [Key] -> {form_decode(Key, K), Empty}
         end
-     || P <- binary:split(Qs, <<"&">>, [global]), P =/= <<>>
+     || P <- binary:split(Qs, Amp, Global), byte_size(P) > 0
     ].
 
-form_decode(B) ->
+form_decode(B, K = #k{plus = Plus}) ->
     Spaced =
-        case binary:match(B, <<"+">>) of
+        case binary:match(B, Plus) of
             nomatch -> B;
-            _ -> binary:replace(B, <<"+">>, <<" ">>, [global])
+            _ -> binary:replace(B, Plus, K#k.sp, K#k.global)
         end,
-    case percent_decode(Spaced) of
+    case percent_decode(Spaced, K) of
         {ok, D} -> D;
         error -> Spaced
     end.
@@ -642,17 +657,19 @@ form_decode(B) ->
 %% @doc Decodes `%XX' escapes (RFC 3986 section 2.1); `error' on a `%' not followed by two hex digits.
 %% Without any `%' the input itself is returned (no copy).
 -spec percent_decode(binary()) -> {ok, binary()} | error.
-percent_decode(B) -> pct(B, []).
+percent_decode(B) -> percent_decode(B, #k{}).
 
-pct(B, Acc) ->
-    case binary:split(B, <<"%">>) of
+percent_decode(B, #k{pct = Pct}) -> pct(B, Pct, []).
+
+pct(B, Pct, Acc) ->
+    case binary:split(B, Pct) of
         [_] when Acc =:= [] ->
             {ok, B};
         [_] ->
             {ok, iolist_to_binary(lists:reverse(Acc, [B]))};
         [Pre, <<H, L, Rest/binary>>] ->
             case {hexval(H), hexval(L)} of
-                {Hi, Lo} when is_integer(Hi), is_integer(Lo) -> pct(Rest, [Hi * 16 + Lo, Pre | Acc]);
+                {Hi, Lo} when is_integer(Hi), is_integer(Lo) -> pct(Rest, Pct, [Hi * 16 + Lo, Pre | Acc]);
                 _ -> error
             end;
         _ ->
