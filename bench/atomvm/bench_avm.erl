@@ -120,25 +120,39 @@ gen_tcp_answer(S, Buf) ->
 
 %% ---------------------------------------------------------------------------------------------
 %% The request path's stages one at a time, on the bench's own request (wrk sends these headers):
-%% what each costs in this VM's interpreter, without sockets or the connection's collections.
+%% what each costs in this VM's interpreter, without sockets, in a process that grows its heap the
+%% way a connection does (gen_tcp_server's spawn options).
 
 -define(STAGE_RUNS, 2000).
 -define(REQUEST, <<"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n">>).
 
 stages() ->
+    Opts = case erlang:system_info(machine) of
+        "BEAM" -> [];
+        _ -> [{atomvm_heap_growth, fibonacci}]
+    end,
+    Self = self(),
+    spawn_opt(fun() -> stages_run(), Self ! stages_done end, Opts),
+    receive stages_done -> io:format("STAGES done~n") end.
+
+stages_run() ->
     Parser = httpd_parse:new(#{}),
     Router = httpd_router:compile([{<<"/">>, ?MODULE, #{}}, {<<"/mem">>, ?MODULE, mem}]),
-    Opts = httpd_reply:opts({1, 1}, true, false, httpd_reply:opts()),
+    Reply = httpd_reply:opts({1, 1}, true, false, httpd_reply:opts()),
     Headers = [{<<"content-type">>, <<"text/plain">>}],
     Request = ?REQUEST,
-    stage(<<"split the head (binary:split, the floor)">>, fun() -> binary:split(Request, <<"\r\n\r\n">>) end),
+    End = <<"\r\n\r\n">>,
+    Body = ?BODY,
+    stage(<<"split the head (binary:split, the floor)">>, fun() -> binary:split(Request, End) end),
     stage(<<"parse the head (httpd_parse:request_head/2)">>, fun() -> httpd_parse:request_head(Request, Parser) end),
-    stage(<<"route (httpd_router:match/3)">>, fun() -> httpd_router:match(<<"GET">>, <<"/">>, Router) end),
+    {request, Head, _} = httpd_parse:request_head(Request, Parser),
+    Method = element(2, Head),
+    Path = element(4, Head),
+    stage(<<"route (httpd_router:match/3)">>, fun() -> httpd_router:match(Method, Path, Router) end),
     stage(<<"handler (bench_avm:handle/2)">>, fun() -> handle(#{}, #{}) end),
-    stage(<<"reply (httpd_reply:response/4)">>, fun() -> httpd_reply:response(200, Headers, ?BODY, Opts) end),
+    stage(<<"reply (httpd_reply:response/4)">>, fun() -> httpd_reply:response(200, Headers, Body, Reply) end),
     stage(<<"reply to one binary (iolist_to_binary/1)">>,
-          fun() -> iolist_to_binary(httpd_reply:response(200, Headers, ?BODY, Opts)) end),
-    io:format("STAGES done~n").
+          fun() -> iolist_to_binary(httpd_reply:response(200, Headers, Body, Reply)) end).
 
 stage(Name, Fun) ->
     _ = Fun(),

@@ -9,7 +9,8 @@
 # prints the median req/s, non-2xx and socket-error counts, and the ratios ours/minimal_socket (on
 # AtomVM) and AtomVM/host for ours; then the memory of an idle keep-alive connection and of an idle
 # WebSocket on both VMs (idle_memory.py, from the VM's own process_info), and the AtomVM process's RSS
-# after 1,000 requests (a fresh VM). Usage: bench/atomvm/run.sh   env: DURATION (5s), CONNECTIONS (4),
+# after 1,000 requests (a fresh VM); and each stage of the request path timed alone on both VMs
+# (bench_avm:stages/0). Usage: bench/atomvm/run.sh   env: DURATION (5s), CONNECTIONS (4),
 # WARMUP (1s), ROUNDS (3). Needs wrk, curl, erl and a built avmd (cargo build --release).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -102,6 +103,21 @@ awk -v o="${rps[ours]}" -v s="${rps[minimal_socket]}" -v g="${rps[minimal_gen_tc
   printf "ratio ours/minimal_gen_tcp %.2f  (on AtomVM)\n", o / g
   printf "ratio AtomVM/host for ours %.3f\n", o / h
 }'
+
+# Each stage of the request path alone (bench_avm:stages/0), µs per operation on both VMs.
+stages() { # name command...
+  local out="$tmp/stages.$1"; shift
+  AVMD_BENCH_SERVER=stages setsid "$@" >"$out" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 300); do grep -q "^STAGES done" "$out" && break; sleep 0.1; done
+  kill -9 -- "-$pid" 2>/dev/null || true
+  sed -n 's/^STAGE \(.*\) \([0-9.]*\)$/\1\t\2/p' "$out"
+}
+stages atomvm stdbuf -oL "$vm/AtomVM" "$bundle" "$vm/atomvmlib.avm" >"$tmp/stages.atomvm.tsv"
+stages host "$avmd" run "$tmp/app" --port 0 >"$tmp/stages.host.tsv"
+printf '%-48s %12s %12s\n' "stage (alone, in a loop)" "AtomVM µs" "host µs"
+# (the same stages in the same order on both)
+paste "$tmp/stages.atomvm.tsv" "$tmp/stages.host.tsv" | awk -F'\t' '{printf "%-48s %12s %12s\n", $1, $2, $4}'
 
 for s in ours host_ours; do
   where=AtomVM; [ "$s" = host_ours ] && where="host OTP"

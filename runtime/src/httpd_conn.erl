@@ -94,8 +94,17 @@ wait(Buf, C = #c{sock = S, idle = Idle, report = Report}) when byte_size(Buf) =:
     First = min(Report, Idle),
     reserve(C#c.reserve),
     case tcp_transport:recv(S, 0, First) of
-        {ok, Data} ->
-            head_start(Data, C);
+        {ok, Data} -> head_start(Data, C);
+        Error -> waited(Error, First, C)
+    end;
+wait(<<"\r\n">>, C) ->
+    %% Some clients send an extra CRLF after a body (RFC 9112 section 2.2): treat as idle.
+    wait(<<>>, C);
+wait(Buf, C) ->
+    head_start(Buf, C).
+
+waited(Error, First, C = #c{sock = S, idle = Idle}) ->
+    case Error of
         {error, timeout} when First < Idle ->
             gen_tcp_server:idle(),
             idle_wait(Idle - First, C#c{cfg = undefined, conn = undefined, parser = undefined,
@@ -105,12 +114,7 @@ wait(Buf, C = #c{sock = S, idle = Idle, report = Report}) when byte_size(Buf) =:
             %% idle_timeout: close quietly; RFC 9112 section 9.5 lets a server close an idle
             %% connection at any time.
             tcp_transport:close(S)
-    end;
-wait(<<"\r\n">>, C) ->
-    %% Some clients send an extra CRLF after a body (RFC 9112 section 2.2): treat as idle.
-    wait(<<>>, C);
-wait(Buf, C) ->
-    head_start(Buf, C).
+    end.
 
 %% AtomVM collects a process's heap as soon as a message lands in it (the socket's wake-up does, for
 %% every recv), and sizes the new heap from what was allocated since the last collection. A throwaway
@@ -138,10 +142,16 @@ head_start(Data, C = #c{parser = P0}) ->
 
 %% The header_timeout deadline is taken only when a head does not arrive whole in its first read
 %% (the common case needs no clock read); it then counts from that first piece.
-head(Data, P, Deadline0, C = #c{sock = S}) ->
+%% (One `{request, ...}' clause and the rest apart, here and in wait/2: clauses on the tuples' first
+%% atoms compile to a select that on AtomVM compares `request' with `error' by name first.)
+head(Data, P, Deadline0, C) ->
     case httpd_parse:request_head(Data, P) of
-        {request, Head, Rest} ->
-            request(Head, Rest, C);
+        {request, Head, Rest} -> request(Head, Rest, C);
+        Other -> head_more(Other, Deadline0, C)
+    end.
+
+head_more(Parsed, Deadline0, C = #c{sock = S}) ->
+    case Parsed of
         {more, P2} ->
             Deadline =
                 case Deadline0 of
@@ -182,14 +192,14 @@ request(H = #head{method = Method, path = Path}, Rest, C = #c{sock = S, cfg = Cf
         end,
     Req = req(H, Bindings, PathInfo, Conn, C),
     C2 = C#c{n = N, conn = Conn, last_req = Req, last_route = {Bindings, PathInfo}},
-    try handle(Match, Req, C) of
+    try handle(Match, Method, Req, C) of
         Result -> respond(Result, C2)
     catch
         Class:Reason:Stack -> crashed(Req, Class, Reason, Stack, C2)
     end.
 
-handle(after_middleware, Req, C) -> run(Req, C#c.mws, C#c.router);
-handle(Match, Req, C) -> matched(Match, Req, C#c.router).
+handle(after_middleware, _Method, Req, C) -> run(Req, C#c.mws, C#c.router);
+handle(Match, Method, Req, C) -> matched(Match, Method, Req, C#c.router).
 
 %% C is the state from the previous request: its map, its route and (in conn) its head.
 req(H, Bindings, PathInfo, Conn, C = #c{peer = Peer}) ->
@@ -266,31 +276,32 @@ mw_response_steps([], _Req, Resp) ->
 dispatch(Req = #{method := Method, path := Path}, Router) ->
     case httpd_router:match(Method, Path, Router) of
         {ok, _, _, Bindings, PathInfo} = Match ->
-            matched(Match, Req#{bindings := Bindings, path_info := PathInfo}, Router);
+            matched(Match, Method, Req#{bindings := Bindings, path_info := PathInfo}, Router);
         Other ->
-            matched(Other, Req, Router)
+            matched(Other, Method, Req, Router)
     end.
 
-%% A route match (the request already carries its bindings) to the handler's result.
-matched(Match, Req = #{method := Method}, Router) ->
-    matched(Match, is_method(Method, options), Req, Router).
+%% A route match (the request already carries its bindings) to the handler's result. Method is the
+%% request's (without middleware, the head's: a map lookup compares atom keys by name on AtomVM).
+matched(Match, Method, Req, Router) ->
+    options(Match, is_method(Method, options), Req, Router).
 
-matched({ok, Handler, Opts, _, _}, IsOptions, Req, _Router) when
+options({ok, Handler, Opts, _, _}, IsOptions, Req, _Router) when
     not IsOptions; is_map_key(methods, Opts)
 ->
     %% The router matches OPTIONS only on a route with no `methods' or one that lists OPTIONS;
     %% only the latter reaches the handler (RFC 9110 section 9.3.7).
     handler(Handler, Req, Opts);
-matched({error, {method_not_allowed, Allow}}, false, Req, _Router) ->
+options({error, {method_not_allowed, Allow}}, false, Req, _Router) ->
     %% RFC 9110 section 15.5.6: a 405 MUST carry Allow.
     {reply, 405, [{<<"allow">>, lists:join(<<", ">>, Allow)} | ?TEXT_PLAIN], <<"method not allowed\n">>, Req};
-matched(_, true, Req = #{path := Path}, Router) ->
+options(_, true, Req = #{path := Path}, Router) ->
     %% The server answers it; 404 when no route matches the path.
     case httpd_router:allowed(Path, Router) of
         not_found -> not_found(Req);
         Allow -> {reply, 204, [{<<"allow">>, lists:join(<<", ">>, Allow)}], <<>>, Req}
     end;
-matched({error, not_found}, false, Req, _Router) ->
+options({error, not_found}, false, Req, _Router) ->
     not_found(Req).
 
 %% Whether a request's method is OPTIONS or HEAD. Clauses for several methods compile to a match of
@@ -378,7 +389,6 @@ sent(ok, KeepAlive, C) when KeepAlive =:= true ->
     %% the atoms, which on AtomVM compares `true' with `false' by name first)
     case settle(C) of
         {ok, Rest} ->
-            _ = erase('$httpd_body'),
             wait(Rest, C);
         close ->
             linger_close(C#c.sock)
@@ -416,11 +426,16 @@ drainable(_H, _, _) -> false.
 settle(#c{conn = Conn = #conn{head = #head{body = none}}}) ->
     {ok, Conn#conn.buf};
 settle(C = #c{conn = Conn}) ->
-    case body_state(Conn) of
-        {done, Rest} -> {ok, Rest};
-        {reading, BS, Buf, _} -> drain(Buf, BS, 0, C);
-        {error, _, _} -> close
-    end.
+    %% (only a request with a body has a body state: one without needs no erase, which on AtomVM
+    %% compares the key with the others by name)
+    Settled =
+        case body_state(Conn) of
+            {done, Rest} -> {ok, Rest};
+            {reading, BS, Buf, _} -> drain(Buf, BS, 0, C);
+            {error, _, _} -> close
+        end,
+    _ = erase('$httpd_body'),
+    Settled.
 
 drain(Buf, BS, Seen, C = #c{sock = S, idle = T}) ->
     case httpd_parse:body(Buf, BS) of

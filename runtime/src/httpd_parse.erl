@@ -39,7 +39,9 @@
     empty = <<>>, global = [global], crlfcrlf = <<"\r\n\r\n">>, crlf = <<"\r\n">>, lf = <<"\n">>, sp = <<" ">>,
     colon = <<":">>, amp = <<"&">>, eq = <<"=">>, plus = <<"+">>, pct = <<"%">>, comma = <<",">>,
     close = <<"close">>, keep_alive = <<"keep-alive">>,
-    ctl = ?CTL,
+    %% the control-byte patterns, in the external term format: one off-heap binary that each GC
+    %% passes over, where the 32-element list would be copied by every collection (see whole/2)
+    ctl = term_to_binary(?CTL),
     host = <<"host">>, connection = <<"connection">>, content_length = <<"content-length">>,
     content_type = <<"content-type">>, transfer_encoding = <<"transfer-encoding">>,
     user_agent = <<"user-agent">>, accept = <<"accept">>, accept_encoding = <<"accept-encoding">>,
@@ -161,7 +163,7 @@ whole(Data, P = #p{k = #k{crlfcrlf = End, crlf = CRLF, global = Global, empty = 
             %% Without its CRLFs, a clean head has no control byte at all: no bare CR or LF, nothing a
             %% field value may not hold. Two calls check every line at once; a head that fails goes
             %% line by line, for the precise answer.
-            case binary:match(binary:replace(Head, CRLF, Empty, Global), Ctl) of
+            case binary:match(binary:replace(Head, CRLF, Empty, Global), binary_to_term(Ctl)) of
                 nomatch -> whole_lines(binary:split(Head, CRLF, Global), Rest, P);
                 _ -> lines(Data, P)
             end;
@@ -276,17 +278,22 @@ shape(<<C, R/binary>>, I, Q, Pct) when C > 16#20, C < 16#7F, C =/= $# ->
     if
         Q =/= none -> shape(R, I + 1, Q, Pct);
         C =:= $? -> shape(R, I + 1, I, Pct);
-        true -> shape(R, I + 1, Q, Pct orelse C =:= $%)
+        true -> shape(R, I + 1, Q, has_pct(Pct, C))
     end;
 shape(<<>>, _I, Q, Pct) -> {Q, Pct};
 shape(_, _I, _Q, _Pct) -> error.
 
+%% (`Pct orelse C =:= $%' would test a `false' against `true' for every byte, which on AtomVM compares
+%% the atoms by name)
+has_pct(false, C) -> C =:= $%;
+has_pct(true, _C) -> true.
+
 %% field-line = field-name ":" OWS field-value OWS (RFC 9112 section 5)
-field(Line, K = #k{ctl = Ctl}) ->
+field(Line, K) ->
     {_, Value} = Field = clean_field(Line, K),
     %% field-value: VCHAR, obs-text, SP and HTAB; any other control byte (NUL, CR, DEL, ...) is
     %% refused (RFC 9110 section 5.5). One binary:match over them, not a byte loop.
-    binary:match(Value, Ctl) =:= nomatch orelse ?FAIL(400, <<"bad character in header value">>),
+    binary:match(Value, ?CTL) =:= nomatch orelse ?FAIL(400, <<"bad character in header value">>),
     Field.
 
 %% A field line known to hold no control byte (whole/2 checked the head it came from).

@@ -93,11 +93,17 @@ match(Method, Segs, [{Pattern, Wild, Handler, Opts, Methods} | Rest], None, Allo
     case bind(Pattern, Wild, Segs, None) of
         nomatch ->
             match(Method, Segs, Rest, None, Allow);
-        {ok, Bindings, PathInfo} ->
-            case is_binary(Method) andalso (Methods =:= any orelse lists:member(Method, Methods)) of
+        %% (guards, not a boolean `case': on AtomVM a `true' tested against `false' compares the
+        %% atoms by name)
+        {ok, Bindings, PathInfo} when Methods =:= any, is_binary(Method) ->
+            {ok, Handler, Opts, Bindings, PathInfo};
+        {ok, Bindings, PathInfo} when is_binary(Method), is_list(Methods) ->
+            case lists:member(Method, Methods) of
                 true -> {ok, Handler, Opts, Bindings, PathInfo};
                 false -> match(Method, Segs, Rest, None, [Methods | Allow])
-            end
+            end;
+        {ok, _, _} ->
+            match(Method, Segs, Rest, None, [Methods | Allow])
     end.
 
 bind([], true, Segs, B) ->
