@@ -109,9 +109,11 @@ stages() { # name command...
   local out="$tmp/stages.$1"; shift
   AVMD_BENCH_SERVER=stages setsid "$@" >"$out" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 300); do grep -q "^STAGES done" "$out" && break; sleep 0.1; done
+  disown "$pid" 2>/dev/null || true
+  # (`avmd run' prefixes the app's lines with "| ")
+  for _ in $(seq 1 300); do grep -q "STAGES done" "$out" && break; sleep 0.1; done
   kill -9 -- "-$pid" 2>/dev/null || true
-  sed -n 's/^STAGE \(.*\) \([0-9.]*\)$/\1\t\2/p' "$out"
+  sed -n 's/^\(| \)\{0,1\}STAGE \(.*\) \([0-9.]*\)$/\2\t\3/p' "$out"
 }
 stages atomvm stdbuf -oL "$vm/AtomVM" "$bundle" "$vm/atomvmlib.avm" >"$tmp/stages.atomvm.tsv"
 stages host "$avmd" run "$tmp/app" --port 0 >"$tmp/stages.host.tsv"
