@@ -171,14 +171,10 @@ whole(Data, P = #p{k = #k{crlfcrlf = End, crlf = CRLF, global = Global, empty = 
             lines(Data, P)
     end.
 
-%% On OTP a compiled pattern: binary:match/2 compiles a list at every call (4 us of a 7 us parse).
-%% AtomVM has no binary:compile_pattern/1: it is called on OTP only (runtime_compat_tests gates it).
 ctl_patterns() ->
     case erlang:system_info(machine) of
-        "BEAM" ->
-            binary:compile_pattern(?CTL);
-        _ ->
-            term_to_binary(?CTL)
+        "BEAM" -> ?CTL;
+        _ -> term_to_binary(?CTL)
     end.
 
 ctl_list(Etf) when is_binary(Etf) -> binary_to_term(Etf);

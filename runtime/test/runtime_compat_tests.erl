@@ -133,8 +133,6 @@ check_platform(Platform) ->
 %% its `esp' backend, which `backend/0' picks only on an ESP32 running AtomVM (and, on host OTP, the
 %% harness's `esp' shim for a restart).
 gated({device_flash, {esp, _, _}}) -> true;
-%% `httpd_parse' compiles its control-byte pattern only where `erlang:system_info(machine)' is "BEAM".
-gated({httpd_parse, {binary, compile_pattern, 1}}) -> true;
 gated(_) -> false.
 
 device_flash_gates_esp_test() ->
