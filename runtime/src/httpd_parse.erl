@@ -7,8 +7,9 @@
 %% Content-Length exceeds it). `body_init/2' + `body/2' then read a Content-Length or chunked body
 %% (RFC 9112 section 7.1) without keeping it whole.
 %%
-%% The common case, a whole head in one binary, is handled without copying: two `binary:split/3' calls
-%% find its end and its lines (`whole/2'), and every field of the head is a sub-binary of the input.
+%% The common case, a whole head in one binary, takes a few NIF calls (`whole/2'): two `binary:split/3'
+%% find its end and its lines, one check finds any control byte in all of it at once, and every field
+%% of the head is a sub-binary of the input.
 %% Only functions AtomVM implements are called (see runtime_compat_tests); no atoms are made from input.
 -module(httpd_parse).
 
@@ -154,9 +155,9 @@ request_head(Data, #p{buf = Buf} = P) ->
 
 %% The common case, a whole head in the first read: one split finds its end and one more its lines,
 %% instead of a search, a sub-binary and a state update per line (each costs on the interpreter).
-%% Lines end in LF with an optional CR before it, as line by line. Anything unusual (an incomplete
-%% head, an empty line before the request line or an earlier end of the head through bare LFs) goes
-%% line by line, which gives the same answer; the checks here are those of line/4, in the same order.
+%% Here every line ends in CRLF. Anything unusual (an incomplete head, an empty line before the
+%% request line, a bare CR or LF, any control byte) goes line by line, which gives the same answer;
+%% the checks here are those of line/4, in the same order.
 whole(Data, P = #p{k = #k{crlfcrlf = End, crlf = CRLF, global = Global, empty = Empty, ctl = Ctl}}) ->
     case binary:split(Data, End) of
         [<<C, _/binary>> = Head, Rest] when C =/= $\r, C =/= $\n ->
@@ -178,7 +179,7 @@ ctl_patterns() ->
     end.
 
 ctl_list(Etf) when is_binary(Etf) -> binary_to_term(Etf);
-ctl_list(Compiled) -> Compiled.
+ctl_list(List) -> List.
 
 %% Lines of a clean head (see whole/2), each without its CRLF.
 whole_lines([Line | Fields], Rest, #p{max_line = Max, k = K} = P) ->
