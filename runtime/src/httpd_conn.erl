@@ -284,24 +284,24 @@ dispatch(Req = #{method := Method, path := Path}, Router) ->
 %% A route match (the request already carries its bindings) to the handler's result. Method is the
 %% request's (without middleware, the head's: a map lookup compares atom keys by name on AtomVM).
 matched(Match, Method, Req, Router) ->
-    options(Match, is_method(Method, options), Req, Router).
+    routed(Match, is_method(Method, options), Req, Router).
 
-options({ok, Handler, Opts, _, _}, IsOptions, Req, _Router) when
+routed({ok, Handler, Opts, _, _}, IsOptions, Req, _Router) when
     not IsOptions; is_map_key(methods, Opts)
 ->
     %% The router matches OPTIONS only on a route with no `methods' or one that lists OPTIONS;
     %% only the latter reaches the handler (RFC 9110 section 9.3.7).
     handler(Handler, Req, Opts);
-options({error, {method_not_allowed, Allow}}, false, Req, _Router) ->
+routed({error, {method_not_allowed, Allow}}, false, Req, _Router) ->
     %% RFC 9110 section 15.5.6: a 405 MUST carry Allow.
     {reply, 405, [{<<"allow">>, lists:join(<<", ">>, Allow)} | ?TEXT_PLAIN], <<"method not allowed\n">>, Req};
-options(_, true, Req = #{path := Path}, Router) ->
+routed(_, true, Req = #{path := Path}, Router) ->
     %% The server answers it; 404 when no route matches the path.
     case httpd_router:allowed(Path, Router) of
         not_found -> not_found(Req);
         Allow -> {reply, 204, [{<<"allow">>, lists:join(<<", ">>, Allow)}], <<>>, Req}
     end;
-options({error, not_found}, false, Req, _Router) ->
+routed({error, not_found}, false, Req, _Router) ->
     not_found(Req).
 
 %% Whether a request's method is OPTIONS or HEAD. Clauses for several methods compile to a match of

@@ -40,9 +40,10 @@
     empty = <<>>, global = [global], crlfcrlf = <<"\r\n\r\n">>, crlf = <<"\r\n">>, lf = <<"\n">>, sp = <<" ">>,
     colon = <<":">>, amp = <<"&">>, eq = <<"=">>, plus = <<"+">>, pct = <<"%">>, comma = <<",">>,
     close = <<"close">>, keep_alive = <<"keep-alive">>,
-    %% the control-byte patterns; on AtomVM in the external term format: one off-heap binary that
-    %% each collection passes over, where the 32-element list would be copied by every one
-    ctl = ctl_patterns(),
+    %% the control-byte patterns for whole/2, set by new/1 (ctl_patterns/0); on AtomVM in the
+    %% external term format: one off-heap binary that each collection passes over, where the
+    %% 32-element list would be copied by every one
+    ctl :: undefined | binary() | [binary()],
     host = <<"host">>, connection = <<"connection">>, content_length = <<"content-length">>,
     content_type = <<"content-type">>, transfer_encoding = <<"transfer-encoding">>,
     user_agent = <<"user-agent">>, accept = <<"accept">>, accept_encoding = <<"accept-encoding">>,
@@ -119,7 +120,8 @@ new(Limits) when is_map(Limits) ->
         max_line = maps:get(max_request_line, Limits, 2048),
         max_hbytes = maps:get(max_header_bytes, Limits, 4096),
         max_headers = maps:get(max_headers, Limits, 32),
-        max_body = maps:get(max_body, Limits, infinity)
+        max_body = maps:get(max_body, Limits, infinity),
+        k = #k{ctl = ctl_patterns()}
     }.
 
 %% @doc Feeds bytes to the parser.
