@@ -2,6 +2,8 @@
 %% compare): `AVMD_BENCH_SERVER' picks the server, all on 127.0.0.1 with a free port, printing
 %% "PORT n" once it listens. Every server answers each request head with the same 13 bytes.
 %%   ours            httpd_server with one route (the runtime as an app uses it)
+%%   example         examples/hello_web's server (its modules are packed beside this one) without its
+%%                   request-log middleware, for GET /api/hello?name=x (JSON through httpd_api_handler)
 %%   minimal_socket  the smallest keep-alive server on the `socket' module (the fast path on AtomVM)
 %%   minimal_gen_tcp the same on gen_tcp (what most AtomVM examples write)
 %%   stages          no server: times each stage of the request path in a loop and prints
@@ -18,6 +20,7 @@ start() ->
         "minimal_socket" -> minimal_socket();
         "minimal_gen_tcp" -> minimal_gen_tcp();
         "stages" -> stages();
+        "example" -> example();
         _ -> ours()
     end.
 
@@ -44,6 +47,15 @@ ours() ->
                                         max_ws_connections => 16,
                                         routes => [{<<"/">>, ?MODULE, #{}}, {<<"/mem">>, ?MODULE, mem},
                                                    {<<"/ws">>, httpd_ws_handler, #{handler => ?MODULE}}]}),
+    ready(httpd_server:port(Server)).
+
+%% The example as a device runs it (its esp32 profile, routes and security headers), on 127.0.0.1
+%% with a free port; without the request log (a UART line per request on a device) and without the
+%% update and mDNS services, which a bench does not exercise.
+example() ->
+    Config = maps:remove(ota, maps:remove(mdns, hello_web:config())),
+    {ok, Server} = httpd_server:start(Config#{port => 0, address => {127, 0, 0, 1},
+                                              middleware => [{httpd_mw_security, #{}}]}),
     ready(httpd_server:port(Server)).
 
 ready(Port) ->

@@ -3,6 +3,7 @@
 # `avmd build` from bench/atomvm/bench_avm.erl, booted once per server on AtomVM (generic_unix, built by
 # scripts/atomvm.sh) and on host OTP through `avmd run`, all on 127.0.0.1:
 #   ours             httpd_server, one route answering GET / with "Hello, World!"
+#   example          examples/hello_web without its request log: GET /api/hello?name=x (the goal's route)
 #   minimal_socket   the smallest keep-alive server on AtomVM's `socket' module: the baseline
 #   minimal_gen_tcp  the same loop on gen_tcp (the VM's default backend, what most examples use)
 # each loaded with `wrk -t1 -c$CONNECTIONS -d$DURATION`, one at a time, in $ROUNDS interleaved rounds;
@@ -38,15 +39,15 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$tmp/app/src"
-cp "$here/bench_avm.erl" "$tmp/app/src/"
+cp "$here/bench_avm.erl" "$repo"/examples/hello_web/src/*.erl "$tmp/app/src/"
 printf 'name = "bench_avm"\nstart = "bench_avm"\n' >"$tmp/app/avmd.toml"
 "$avmd" build "$tmp/app" >"$tmp/build.out" || { cat "$tmp/build.out" >&2; exit 1; }
 bundle="$tmp/app/_build/avmd/bench_avm.avm"
 
 # Boots one server in its own process group; sets $port once it printed its port.
-start_server() { # name command...
+start_server() { # name command...   (a host_ prefix is dropped from the server's name)
   local name=$1 out="$tmp/$1.out"; shift
-  AVMD_BENCH_SERVER="$name" setsid "$@" >"$out" 2>&1 &
+  AVMD_BENCH_SERVER="${name#host_}" setsid "$@" >"$out" 2>&1 &
   disown "$!" 2>/dev/null || true
   pids+=("$!")
   port=""
@@ -60,24 +61,31 @@ start_server() { # name command...
 }
 
 measure() { # name url round
-  local name=$1 url=$2 round=$3 out body
+  local name=$1 url=$2 round=$3 out body want='Hello, World!'
   out="$tmp/$name.$round.wrk"
   body="$(curl -fs "$url")"
-  [ "$body" = "Hello, World!" ] || { echo "bench/atomvm: $name answered '$body'" >&2; return 1; }
+  case "$name" in *example) want='{"hello":"x"}' ;; esac
+  [ "$body" = "$want" ] || { echo "bench/atomvm: $name answered '$body'" >&2; return 1; }
   wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
   wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "$url" >"$out"
   awk '/^Requests\/sec:/ {print $2}' "$out"
 }
 
 declare -A url
-servers=(ours minimal_socket minimal_gen_tcp)
+example_path="api/hello?name=x"
+servers=(ours example minimal_socket minimal_gen_tcp)
 for s in "${servers[@]}"; do
   start_server "$s" stdbuf -oL "$vm/AtomVM" "$bundle" "$vm/atomvmlib.avm"
   url[$s]="http://127.0.0.1:$port/"
 done
-start_server host_ours "$avmd" run "$tmp/app" --port 0
-url[host_ours]="http://127.0.0.1:$port/"
-servers+=(host_ours)
+url[example]+="$example_path"
+# the same bundle on host OTP through `avmd run' (AVMD_BENCH_SERVER picks the server there too)
+for s in ours example minimal_gen_tcp; do
+  start_server "host_$s" "$avmd" run "$tmp/app" --port 0
+  url[host_$s]="http://127.0.0.1:$port/"
+  servers+=("host_$s")
+done
+url[host_example]+="$example_path"
 
 echo "bench/atomvm: wrk -t1 -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), $ROUNDS rounds, 127.0.0.1;" \
   "AtomVM $(cat "$vm/COMMIT" 2>/dev/null || basename "$vm"); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -95,13 +103,17 @@ for s in "${servers[@]}"; do
   rps[$s]="$(echo "${all[$s]}" | tr ' ' '\n' | grep . | median)"
   non2xx="$(cat "$tmp/$s".*.wrk | awk '/Non-2xx/ {n+=$NF} END {print n+0}')"
   errs="$(cat "$tmp/$s".*.wrk | awk '/Socket errors/ {gsub(",", ""); n+=$4+$6+$8+$10} END {print n+0}')"
-  where=AtomVM; [ "$s" = host_ours ] && where="host OTP"
+  where=AtomVM; case "$s" in host_*) where="host OTP" ;; esac
   printf '%-16s %-8s %14.0f  %-10s %-13s %s\n' "${s#host_}" "$where" "${rps[$s]}" "$non2xx" "$errs" "${all[$s]}"
 done
-awk -v o="${rps[ours]}" -v s="${rps[minimal_socket]}" -v g="${rps[minimal_gen_tcp]}" -v h="${rps[host_ours]}" 'BEGIN {
-  printf "ratio ours/minimal_socket  %.2f  (on AtomVM; goal >= 0.5)\n", o / s
-  printf "ratio ours/minimal_gen_tcp %.2f  (on AtomVM)\n", o / g
-  printf "ratio AtomVM/host for ours %.3f\n", o / h
+awk -v o="${rps[ours]}" -v e="${rps[example]}" -v s="${rps[minimal_socket]}" -v g="${rps[minimal_gen_tcp]}" \
+  -v h="${rps[host_ours]}" -v he="${rps[host_example]}" -v hg="${rps[host_minimal_gen_tcp]}" 'BEGIN {
+  printf "ratio example/minimal_socket  %.2f  (on AtomVM; goal >= 0.5, compass 0.8)\n", e / s
+  printf "ratio ours/minimal_socket     %.2f  (on AtomVM)\n", o / s
+  printf "ratio ours/minimal_gen_tcp    %.2f  (on AtomVM)\n", o / g
+  printf "ratio example/minimal_gen_tcp %.2f  (on host OTP; goal >= 0.8)\n", he / hg
+  printf "ratio ours/minimal_gen_tcp    %.2f  (on host OTP)\n", h / hg
+  printf "ratio AtomVM/host for ours    %.3f\n", o / h
 }'
 
 # Each stage of the request path alone (bench_avm:stages/0), µs per operation on both VMs.

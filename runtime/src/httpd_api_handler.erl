@@ -49,7 +49,12 @@ handle(Req, Opts) ->
 prepare(Opts = #{module := Mod}) ->
     prepare(maps:remove(module, Opts#{handler => Mod}));
 prepare(Opts = #{handler := Mod}) ->
-    Opts#{contract => case legacy(Mod) of true -> atomvm_lib; false -> ours end};
+    %% the reply's header list is made here once: written in json/4, it would be a literal, which
+    %% AtomVM copies into the heap at every use
+    %% (and the defaults: on AtomVM `maps:get/3' of a missing key raises and catches an exception)
+    Opts#{contract => case legacy(Mod) of true -> atomvm_lib; false -> ours end,
+          json_headers => [{<<"content-type">>, <<"application/json">>}],
+          max_json => maps:get(max_json, Opts, ?DEFAULT_MAX_JSON), args => maps:get(args, Opts, undefined)};
 prepare(Opts) ->
     Opts.
 
@@ -59,30 +64,30 @@ legacy(Mod) ->
     _ = code:ensure_loaded(Mod),
     not erlang:function_exported(Mod, handle_api, 4) andalso erlang:function_exported(Mod, handle_api_request, 4).
 
-ours(Req = #{bindings := Bindings, method := Method}, Opts = #{handler := Mod}) ->
-    Max = maps:get(max_json, Opts, ?DEFAULT_MAX_JSON),
+ours(Req = #{bindings := Bindings, method := Method}, Opts = #{handler := Mod, max_json := Max}) ->
     case body(Req, Max) of
-        {ok, <<>>, Req2} ->
-            result(Mod:handle_api(Method, Bindings, undefined, Req2), Req2);
+        {none, Req2} ->
+            result(Mod:handle_api(Method, Bindings, undefined, Req2), Req2, Opts);
+        {ok, Body, Req2} when byte_size(Body) =:= 0 ->
+            result(Mod:handle_api(Method, Bindings, undefined, Req2), Req2, Opts);
         {ok, Body, Req2} ->
             case httpd_json:decode(Body) of
-                {ok, Json} -> result(Mod:handle_api(Method, Bindings, Json, Req2), Req2);
-                {error, Reason} -> json(400, error_body(<<"invalid JSON: ", Reason/binary>>), Req2)
+                {ok, Json} -> result(Mod:handle_api(Method, Bindings, Json, Req2), Req2, Opts);
+                {error, Reason} -> json(400, error_body(<<"invalid JSON: ", Reason/binary>>), Req2, Opts)
             end;
         {too_large, Req2} ->
-            json(413, error_body(<<"JSON body too large">>), Req2);
+            json(413, error_body(<<"JSON body too large">>), Req2, Opts);
         {error, Reason} ->
             erlang:error({read_body, Reason})
     end.
 
 %% atomvm_lib's contract: the raw body (bounded like JSON) in its request map.
-legacy(Req, Opts = #{handler := Mod}) ->
-    case body(Req, maps:get(max_json, Opts, ?DEFAULT_MAX_JSON)) of
+legacy(Req, #{handler := Mod, max_json := Max, args := Args}) ->
+    case legacy_body(body(Req, Max)) of
         {ok, Body, Req2} ->
             Suffix = maps:get(path_info, Req2, []),
             LReq = (httpd_legacy:request(Req2, Suffix))#{body => Body},
             #{method := Method} = LReq,
-            Args = maps:get(args, Opts, undefined),
             Result = case Mod of
                 Fun when is_function(Fun, 4) ->
                     %% atomvm_lib's fun form answers `{ok, Json, _}'
@@ -143,10 +148,14 @@ json_reply(Headers, Json) ->
         _:_ -> {error, 500, {not_json, Json}}
     end.
 
+%% (`none' rather than an empty binary: on AtomVM a `<<>>' in the code is a literal, loaded at each use)
 body(Req = #{body := none}, _Max) ->
-    {ok, <<>>, Req};
+    {none, Req};
 body(Req, Max) ->
     collect(httpd_handler:read_body(Req, #{length => Max + 1}), Max, []).
+
+legacy_body({none, Req}) -> {ok, <<>>, Req};
+legacy_body(Other) -> Other.
 
 collect({ok, Bin, Req}, Max, Acc) ->
     All = iolist_to_binary(lists:reverse([Bin | Acc])),
@@ -160,13 +169,13 @@ collect({more, _Bin, Req}, _Max, _Acc) ->
 collect({error, _} = Error, _Max, _Acc) ->
     Error.
 
-result({ok, Json}, Req) -> json(200, Json, Req);
-result({ok, Status, Json}, Req) when is_integer(Status) -> json(Status, Json, Req);
-result({error, Status, Reason}, Req) when is_integer(Status) -> json(Status, error_body(Reason), Req);
-result(Other, _Req) -> erlang:error({bad_api_result, Other}).
+result({ok, Json}, Req, Opts) -> json(200, Json, Req, Opts);
+result({ok, Status, Json}, Req, Opts) when is_integer(Status) -> json(Status, Json, Req, Opts);
+result({error, Status, Reason}, Req, Opts) when is_integer(Status) -> json(Status, error_body(Reason), Req, Opts);
+result(Other, _Req, _Opts) -> erlang:error({bad_api_result, Other}).
 
-json(Status, Json, Req) ->
-    {reply, Status, [{<<"content-type">>, <<"application/json">>}], httpd_json:encode(Json), Req}.
+json(Status, Json, Req, #{json_headers := Headers}) ->
+    {reply, Status, Headers, httpd_json:encode(Json), Req}.
 
 error_body(Reason) when is_binary(Reason) -> #{<<"error">> => Reason};
 error_body(Reason) -> #{<<"error">> => iolist_to_binary(io_lib:format("~p", [Reason]))}.

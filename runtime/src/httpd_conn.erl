@@ -29,7 +29,9 @@
             parser, router, mws, idle, report, header_timeout, max_keepalive,
             %% the request map built for the previous request and its route's {Bindings, PathInfo}
             %% (its head is conn's; see req/5)
-            last_req, last_route}).
+            last_req, last_route,
+            %% an empty map made once (a `#{}' in the code is a literal, loaded at every use on AtomVM)
+            no_bindings = #{}}).
 
 %% What a connection's first request map is made from: a literal (copied, never sorted).
 -define(BLANK_REQ, #{method => <<"GET">>, raw_path => <<"/">>, path => <<"/">>, qs => <<>>, query => [],
@@ -175,20 +177,16 @@ head_more(Parsed, Deadline0, C = #c{sock = S}) ->
 %% schedulers share, and a 14-key map built from variables sorts its keys (91 compares, about 28 us of
 %% CPU per request under load on two schedulers). So the map is derived from the one built for the
 %% previous request on this connection (or from a literal), updating only the fields that differ: for a
-%% client repeating a request only '$conn' (the first key: no compare) changes. Without middleware the
-%% route is matched first, so the bindings go in with it.
+%% client repeating a request only '$conn' (the first key: no compare) changes. The route is matched
+%% first, so the bindings go in with it (middleware sees them; one that changes the request has it
+%% routed again).
 request(H = #head{method = Method, path = Path}, Rest, C = #c{sock = S, cfg = Cfg, n = N0}) ->
     N = N0 + 1,
     Conn = #conn{socket = S, buf = Rest, server = C#c.server, cfg = Cfg, n = N, head = H},
     {Match, Bindings, PathInfo} =
-        case C#c.mws of
-            [] ->
-                case httpd_router:match(Method, Path, C#c.router) of
-                    {ok, _, _, B, PI} = M -> {M, B, PI};
-                    M -> {M, #{}, []}
-                end;
-            _ ->
-                {after_middleware, #{}, []}
+        case httpd_router:match(Method, Path, C#c.router) of
+            {ok, _, _, B, PI} = M -> {M, B, PI};
+            M -> {M, C#c.no_bindings, []}
         end,
     Req = req(H, Bindings, PathInfo, Conn, C),
     C2 = C#c{n = N, conn = Conn, last_req = Req, last_route = {Bindings, PathInfo}},
@@ -198,8 +196,8 @@ request(H = #head{method = Method, path = Path}, Rest, C = #c{sock = S, cfg = Cf
         Class:Reason:Stack -> crashed(Req, Class, Reason, Stack, C2)
     end.
 
-handle(after_middleware, _Method, Req, C) -> run(Req, C#c.mws, C#c.router);
-handle(Match, Method, Req, C) -> matched(Match, Method, Req, C#c.router).
+handle(Match, Method, Req, #c{mws = [], router = Router}) -> matched(Match, Method, Req, Router);
+handle(Match, Method, Req, #c{mws = Mws, router = Router}) -> run(Match, Method, Req, Mws, Router).
 
 %% C is the state from the previous request: its map, its route and (in conn) its head.
 req(H, Bindings, PathInfo, Conn, C = #c{peer = Peer}) ->
@@ -231,9 +229,11 @@ differ(#head{method = M, raw_path = RP, path = P, qs = Qs, query = Q, version = 
 
 %% Request middleware, the routed handler, then (for a reply) response middleware: a crash in any
 %% of them is this request's 500.
-run(Req, Mws, Router) ->
+run(Match, Method, Req, Mws, Router) ->
     Result =
         case mw_request(Mws, Req, []) of
+            %% the request as it was (the same term: the compare is one word): the route found for it
+            {ok, Req} -> matched(Match, Method, Req, Router);
             {ok, Req2} -> dispatch(Req2, Router);
             Stopped -> Stopped
         end,

@@ -24,7 +24,11 @@
 %% three are optional here; `avmd build' checks each routed module's exports (engine/src/contract.rs).
 -callback init_handler(PathSuffix :: [binary()], Config :: term()) -> {ok, State :: term()} | term().
 -callback handle_http_req(Request :: map(), State :: term()) -> {noreply, term()} | term().
--optional_callbacks([handle/2, init_handler/2, handle_http_req/2]).
+%% Optional: the route's options as every request sees them, made once when the server starts (fill
+%% in defaults here: on AtomVM a default written in `handle/2' is a literal, copied at each use, and
+%% `maps:get/3' of a missing key raises and catches an exception).
+-callback prepare(Opts :: term()) -> term().
+-optional_callbacks([handle/2, init_handler/2, handle_http_req/2, prepare/1]).
 
 %% @doc The request body in pieces of at most `length' bytes (default 16384), never whole in RAM:
 %% `{more, Bin, Req2}' while more follows, `{ok, LastBin, Req2}' at the end.
@@ -59,7 +63,11 @@ header(Name, #{headers := Headers}, Default) ->
 %% @doc A path binding (`:id' in the route), or `undefined'.
 -spec binding(binary(), req()) -> binary() | undefined.
 binding(Name, #{bindings := Bindings}) ->
-    maps:get(Name, Bindings, undefined).
+    %% (a map pattern, not maps:get/3: AtomVM's raises and catches an exception for a missing key)
+    case Bindings of
+        #{Name := Value} -> Value;
+        _ -> undefined
+    end.
 
 %% @doc The first value of a query-string key, or `undefined'.
 -spec query(binary(), req()) -> binary() | undefined.

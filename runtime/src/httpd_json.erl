@@ -66,14 +66,16 @@ string(A) when is_atom(A) ->
 string(B) ->
     case escape(B, 0, []) of
         error -> erlang:error({json_encode, B});
-        Parts -> [$", Parts, $"]
+        Parts -> [$" | Parts]
     end.
 
-%% escape(Rest, RunLength, AccRev): Rest starts with a run of RunLength plain bytes
+%% escape(Rest, RunLength, AccRev): Rest starts with a run of RunLength plain bytes; the parts end in
+%% the closing quote (`[.., $"]' in string/1 would end in the constant list `[$"]': a literal, which
+%% AtomVM copies into the heap at every use)
 escape(B, N, Acc) ->
     case B of
         <<Run:N/binary>> ->
-            lists:reverse([Run | Acc]);
+            lists:reverse([$", Run | Acc]);
         <<_:N/binary, C, _/binary>> when C >= 16#20, C < 16#80, C =/= $", C =/= $\\ ->
             escape(B, N + 1, Acc);
         <<Run:N/binary, C, R/binary>> when C < 16#80 ->

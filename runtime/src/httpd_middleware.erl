@@ -8,5 +8,9 @@
 
 -callback request(Req :: map(), Opts :: term()) ->
     {ok, map()} | {stop, 100..999, [{binary(), iodata()}], iodata()}.
+%% Optional: the step's options as every request sees them, made once when the server starts (fill in
+%% defaults here rather than per request).
+-callback prepare(Opts :: term()) -> term().
+-optional_callbacks([prepare/1]).
 -callback response(Req :: map(), {100..999, [{binary(), iodata()}], iodata() | stream}, Opts :: term()) ->
     {100..999, [{binary(), iodata()}], iodata() | stream}.

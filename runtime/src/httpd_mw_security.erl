@@ -4,7 +4,13 @@
 -module(httpd_mw_security).
 -behaviour(httpd_middleware).
 
--export([request/2, response/3]).
+-export([prepare/1, request/2, response/3]).
+
+%% @doc httpd_middleware callback: the header list, defaults filled in once at server start (on
+%% AtomVM the default list is a literal, copied into the heap at every use).
+-spec prepare(map()) -> map().
+prepare(Opts = #{headers := _}) -> Opts;
+prepare(Opts) -> Opts#{headers => defaults()}.
 
 %% @doc httpd_middleware callback: nothing to do on the way in.
 -spec request(map(), map()) -> {ok, map()}.
@@ -13,10 +19,11 @@ request(Req, _Opts) ->
 
 %% @doc httpd_middleware callback: appends each header the response does not carry yet.
 -spec response(map(), {integer(), list(), term()}, map()) -> {integer(), list(), term()}.
-response(_Req, {Status, Headers, Body}, Opts) ->
-    Wanted = maps:get(headers, Opts, defaults()),
-    Missing = [{N, V} || {N, V} <- Wanted, not has(N, Headers)],
-    {Status, Headers ++ Missing, Body}.
+response(_Req, {Status, Headers, Body}, #{headers := Wanted}) ->
+    {Status, Headers ++ missing(Wanted, Headers), Body};
+response(Req, Resp, Opts) ->
+    %% a step the server did not prepare (a direct call)
+    response(Req, Resp, prepare(Opts)).
 
 defaults() ->
     [
@@ -25,5 +32,20 @@ defaults() ->
         {<<"referrer-policy">>, <<"no-referrer">>}
     ].
 
-has(Name, Headers) ->
-    lists:any(fun({N, _}) -> httpd_parse:lower(iolist_to_binary(N)) =:= Name end, Headers).
+missing([{Name, _} = Wanted | Rest], Headers) ->
+    case has(Name, Headers) of
+        true -> missing(Rest, Headers);
+        false -> [Wanted | missing(Rest, Headers)]
+    end;
+missing([], _Headers) ->
+    [].
+
+%% A handler's header names are iodata in any case; most are lower-case binaries, compared as they are.
+has(Name, [{Name, _} | _]) ->
+    true;
+has(Name, [{N, _} | Rest]) when is_binary(N), byte_size(N) =/= byte_size(Name) ->
+    has(Name, Rest);
+has(Name, [{N, _} | Rest]) ->
+    httpd_parse:ieq(iolist_to_binary(N), Name) orelse has(Name, Rest);
+has(_Name, []) ->
+    false.

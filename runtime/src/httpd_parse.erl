@@ -527,10 +527,11 @@ framing(TE, none, _Max) ->
 all_digits(<<C, R/binary>>) when C >= $0, C =< $9 -> byte_size(R) =:= 0 orelse all_digits(R);
 all_digits(_) -> false.
 
-%% @doc Case-insensitive equality of an input binary with a lower-case literal.
+%% @doc Case-insensitive equality of an input binary with a lower-case one (both short: a scan, not
+%% lower/1's pattern list, which on AtomVM is a literal copied at every call).
 -spec ieq(binary(), binary()) -> boolean().
-ieq(A, B) ->
-    byte_size(A) =:= byte_size(B) andalso lower(A) =:= B.
+ieq(A, B) when byte_size(A) =:= byte_size(B) -> lower_scan(A) =:= B;
+ieq(_A, _B) -> false.
 
 %% ---------------------------------------------------------------------------------------------
 %% Message body

@@ -208,17 +208,22 @@ exports(_, _, _) ->
     false.
 
 %% A route whose module is written for atomvm_lib's httpd (`handle_http_req/2' and no `handle/2') runs
-%% through `httpd_legacy'; decided once here, not per request.
-adapt([{P, httpd_api_handler, Opts} | Rest]) when is_map(Opts) ->
-    [{P, httpd_api_handler, httpd_api_handler:prepare(Opts)} | adapt(Rest)];
+%% through `httpd_legacy'; decided once here, not per request. A handler exporting `prepare/1'
+%% (httpd_handler) gets its options prepared here once.
 adapt([{P, M, Opts} | Rest]) ->
     Route = case exports(M, handle, 2) orelse not exports(M, handle_http_req, 2) of
-        true -> {P, M, Opts};
+        true -> {P, M, prepare_opts(M, Opts)};
         false -> {P, httpd_legacy, #{handler => M, handler_config => Opts}}
     end,
     [Route | adapt(Rest)];
 adapt([]) ->
     [].
+
+prepare_opts(M, Opts) ->
+    case exports(M, prepare, 1) of
+        true -> M:prepare(Opts);
+        false -> Opts
+    end.
 
 valid(routes, [{P, M, _} | Rest]) when is_binary(P), is_atom(M) -> valid(routes, Rest);
 valid(middleware, [{M, _} | Rest]) when is_atom(M) -> valid(middleware, Rest);
@@ -235,9 +240,17 @@ valid(K, V) ->
 %% connection's heap stays small. The request-head parser's initial state and the reply's prepared
 %% options (with the constants both use: see httpd_parse's #k) are built once here.
 conn_config(Cfg) ->
-    copy([router, middleware, max_body, header_timeout, idle_timeout, idle_report_after,
+    copy([router, max_body, header_timeout, idle_timeout, idle_report_after,
           max_keepalive_requests, max_ws_connections, max_ws_message, ws_idle_timeout],
-         Cfg, #{parser => httpd_parse:new(Cfg), reply => httpd_reply:opts()}).
+         Cfg, #{parser => httpd_parse:new(Cfg), reply => httpd_reply:opts(),
+                middleware => prepare_steps(map_get(middleware, Cfg))}).
+
+%% A middleware module may export `prepare(Opts) -> Opts' (httpd_middleware): it runs once here,
+%% so that no request pays for filling in its defaults.
+prepare_steps([{M, Opts} | Rest]) ->
+    [{M, prepare_opts(M, Opts)} | prepare_steps(Rest)];
+prepare_steps([]) ->
+    [].
 
 %% Into plus the values From has for Keys.
 copy([K | Keys], From, Into) -> copy(Keys, From, Into#{K => map_get(K, From)});

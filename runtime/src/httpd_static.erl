@@ -16,12 +16,23 @@
 -module(httpd_static).
 -behaviour(httpd_handler).
 
--export([handle/2, accepts_gzip/1, etag/1, safe_path/1]).
+-export([prepare/1, handle/2, accepts_gzip/1, etag/1, safe_path/1]).
 
 -define(TEXT_PLAIN, [{<<"content-type">>, <<"text/plain">>}]).
 
+%% @doc httpd_handler callback: the options with their defaults, filled in once at server start.
+-spec prepare(map()) -> map().
+prepare(Opts = #{'$static' := true}) ->
+    Opts;
+prepare(Opts) ->
+    Opts#{dir => maps:get(dir, Opts, <<"www">>), cache_control => maps:get(cache_control, Opts, <<"max-age=60">>),
+          index => maps:get(index, Opts, <<"index.html">>), '$static' => true}.
+
 %% @doc httpd_handler callback.
 -spec handle(map(), map()) -> httpd_handler:result().
+handle(Req, Opts) when not is_map_key('$static', Opts) ->
+    %% options the server did not prepare (a direct call)
+    handle(Req, prepare(Opts));
 handle(Req = #{method := Method}, Opts) when Method =:= <<"GET">>; Method =:= <<"HEAD">> ->
     case safe_path(rel_segments(Req, Opts)) of
         {ok, Rel} -> serve(Req, Rel, Opts);
@@ -34,7 +45,7 @@ handle(_Req, _Opts) ->
 %% request path names a directory.
 rel_segments(Req = #{path := Path}, Opts) ->
     Segs = [S || S <- maps:get(path_info, Req, []), S =/= <<>>],
-    Index = maps:get(index, Opts, <<"index.html">>),
+    #{index := Index} = Opts,
     case Segs =:= [] orelse binary:last(Path) =:= $/ of
         true -> Segs ++ [Index];
         false -> Segs
@@ -61,14 +72,14 @@ safe_bytes(<<C, R/binary>>) when C =/= $/, C =/= $\\, C =/= 0 -> safe_bytes(R);
 safe_bytes(R) -> R =:= <<>>.
 
 serve(Req, Rel, Opts) ->
-    App = maps:get(app, Opts),
-    File = case maps:get(dir, Opts, <<"www">>) of
+    #{app := App, dir := Dir0, cache_control := CacheControl} = Opts,
+    File = case Dir0 of
         <<>> -> Rel;
         Dir -> <<Dir/binary, "/", Rel/binary>>
     end,
     Gz = atomvm:read_priv(App, <<File/binary, ".gz">>),
     Headers = [{<<"content-type">>, httpd_mime:type(Rel)} |
-        case maps:get(cache_control, Opts, <<"max-age=60">>) of
+        case CacheControl of
             none -> [];
             CC -> [{<<"cache-control">>, CC}]
         end],

@@ -29,15 +29,18 @@ import vm_support  # noqa: E402
 
 HANDLER = r"""
 -module(lit_app).
--export([start/0, handle/2]).
+-export([start/0, handle/2, handle_api/4]).
 start() ->
     {ok, S} = httpd_server:start(#{port => 0, address => {127, 0, 0, 1},
                                    routes => [{<<"/">>, ?MODULE, <<"hello">>},
-                                              {<<"/api/:name">>, ?MODULE, <<"api">>}]}),
+                                              {<<"/api/:name">>, ?MODULE, <<"api">>},
+                                              {<<"/json/:name">>, httpd_api_handler, #{handler => ?MODULE}}],
+                                   middleware => [{httpd_mw_security, #{}}]}),
     io:format("PORT ~p~n", [httpd_server:port(S)]),
     receive never -> ok end.
-%% The reply is built from the route's options: no literal of its own.
+%% The replies are built from the route's options or the request: no literal of their own.
 handle(_Req, Body) -> {reply, 200, [], Body}.
+handle_api(_Method, Bindings, _Json, _Req) -> {ok, Bindings}.
 """
 
 # Counts the breakpoint's hits per literal; `dumplits` writes them (count, then the literal's external
@@ -77,6 +80,8 @@ REQUESTS = {
         b"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n"
         b"Accept: text/html,application/xhtml+xml\r\nAccept-Language: en-US,en;q=0.5\r\n"
         b"Accept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\nSec-Fetch-Mode: navigate\r\n\r\n"),
+    # the example's route shape: httpd_api_handler, a JSON reply, the security headers
+    "a JSON API GET": b"GET /json/x?name=x HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n",
 }
 
 
@@ -95,11 +100,19 @@ def bundle(tmp_path_factory):
 def roundtrip(sock, request):
     sock.sendall(request)
     data = b""
-    while b"\r\n\r\n" not in data or not (data.endswith(b"hello") or data.endswith(b"api")):
+    while not complete(data):
         chunk = sock.recv(4096)
         assert chunk, f"the server closed the connection: {data!r}"
         data += chunk
     assert data.startswith(b"HTTP/1.1 200"), data
+    assert b"x-content-type-options: nosniff" in data, data
+
+
+def complete(data):
+    """A whole response (head and Content-Length body) has arrived."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    return bool(sep) and m is not None and len(body) >= int(m.group(1))
 
 
 def decode(hex_terms):
