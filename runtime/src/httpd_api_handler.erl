@@ -49,9 +49,9 @@ handle(Req, Opts) ->
 prepare(Opts = #{module := Mod}) ->
     prepare(maps:remove(module, Opts#{handler => Mod}));
 prepare(Opts = #{handler := Mod}) ->
-    %% the reply's header list is made here once: written in json/4, it would be a literal, which
-    %% AtomVM copies into the heap at every use
-    %% (and the defaults: on AtomVM `maps:get/3' of a missing key raises and catches an exception)
+    %% Made once here: the reply's header list (written in json/4 it would be a literal, which AtomVM
+    %% copies into the heap at every use) and the defaults (AtomVM's `maps:get/3' of a missing key
+    %% raises and catches an exception).
     Opts#{contract => case legacy(Mod) of true -> atomvm_lib; false -> ours end,
           json_headers => [{<<"content-type">>, <<"application/json">>}],
           max_json => maps:get(max_json, Opts, ?DEFAULT_MAX_JSON), args => maps:get(args, Opts, undefined)};
