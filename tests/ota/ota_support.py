@@ -206,5 +206,12 @@ def raw_cut(address, headers, image, upto):
     head = "PUT /_avm/ota HTTP/1.1\r\nhost: d\r\ncontent-length: %d\r\n" % len(image)
     head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
     s.sendall(head.encode() + image[:upto])
-    time.sleep(0.3)
+    # A half close, then read until the device closes: it has then read every byte sent and answered
+    # the cut (a slow device, AtomVM under load, may still be writing buffered bytes 0.3 s later).
+    s.shutdown(socket.SHUT_WR)
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
     s.close()

@@ -349,7 +349,13 @@ fn upload_cut(
     s.write_all(head.as_bytes())?;
     s.write_all(body)?;
     s.flush()?;
-    std::thread::sleep(Duration::from_millis(100));
+    // A half close, then read until the device closes: it has then read every byte sent and
+    // recorded how far the upload got, so the retry's nonce shows it (a fixed pause raced a slow
+    // device still writing buffered bytes).
+    s.shutdown(std::net::Shutdown::Write)?;
+    s.set_read_timeout(Some(timeout))?;
+    let mut sink = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut s, &mut sink);
     drop(s);
     Err(Cut {
         sent: body.len() as u64,
