@@ -68,8 +68,6 @@ ours(Req = #{bindings := Bindings, method := Method}, Opts = #{handler := Mod, m
     case body(Req, Max) of
         {none, Req2} ->
             result(Mod:handle_api(Method, Bindings, undefined, Req2), Req2, Opts);
-        {ok, Body, Req2} when byte_size(Body) =:= 0 ->
-            result(Mod:handle_api(Method, Bindings, undefined, Req2), Req2, Opts);
         {ok, Body, Req2} ->
             case httpd_json:decode(Body) of
                 {ok, Json} -> result(Mod:handle_api(Method, Bindings, Json, Req2), Req2, Opts);
@@ -159,9 +157,11 @@ legacy_body(Other) -> Other.
 
 collect({ok, Bin, Req}, Max, Acc) ->
     All = iolist_to_binary(lists:reverse([Bin | Acc])),
-    case byte_size(All) > Max of
-        true -> {too_large, Req};
-        false -> {ok, All, Req}
+    if
+        byte_size(All) > Max -> {too_large, Req};
+        %% an empty body (a chunked one with no data) is no body
+        byte_size(All) =:= 0 -> {none, Req};
+        true -> {ok, All, Req}
     end;
 collect({more, _Bin, Req}, _Max, _Acc) ->
     %% A piece of Max + 1 bytes arrived with more to follow: already past the bound.

@@ -462,7 +462,11 @@ reply_opts(#head{method = M, version = V}, KeepAlive, Prepared) ->
 %% expects it sends `100 Continue' (RFC 9110 section 10.1.1).
 -spec read_body(req(), map()) -> {more, binary(), req()} | {ok, binary(), req()} | {error, term()}.
 read_body(Req = #{'$conn' := Conn = #conn{socket = S, head = H}}, Opts) ->
-    Max = max(1, maps:get(length, Opts, ?DEFAULT_READ_LENGTH)),
+    %% (a map pattern, not maps:get/3: AtomVM's raises and catches an exception for a missing key)
+    Max = case Opts of
+        #{length := Length} -> max(1, Length);
+        _ -> ?DEFAULT_READ_LENGTH
+    end,
     case body_state(Conn) of
         {done, _} ->
             {ok, <<>>, Req};
