@@ -31,30 +31,37 @@
 
 %% @doc httpd_handler callback.
 -spec handle(map(), map()) -> httpd_handler:result().
-handle(Req, Opts = #{contract := ours}) ->
-    ours(Req, Opts);
-handle(Req, Opts = #{contract := atomvm_lib}) ->
-    legacy(Req, Opts);
+handle(Req, #{'$api' := Api = {_Mod, _Headers, _Max}}) ->
+    ours(Req, Api);
+handle(Req, #{'$api' := Api = {atomvm_lib, _Mod, _Max, _Args}}) ->
+    legacy(Req, Api);
 handle(Req, Opts) ->
     %% a route `httpd_server' did not prepare (a direct call)
     case prepare(Opts) of
-        Prepared = #{contract := _} -> handle(Req, Prepared);
+        Prepared = #{'$api' := _} -> handle(Req, Prepared);
         _ -> erlang:error({bad_api_route, {no_handler, Opts}})
     end.
 
-%% @doc The route's options with the contract its module follows decided (`contract => ours |
-%% atomvm_lib') and the module under `handler'; `httpd_server' calls it once per route at start, so no
-%% request pays for looking at the module's exports.
+%% @doc The route's options with the module under `handler' and, under `'$api'', what a request
+%% reads: `{Handler, JsonHeaders, MaxJson}' for our contract, `{atomvm_lib, Handler, MaxJson, Args}'
+%% for atomvm_lib's. `httpd_server' calls it once per route at start, so no request pays for looking
+%% at the module's exports.
 -spec prepare(map()) -> map().
 prepare(Opts = #{module := Mod}) ->
     prepare(maps:remove(module, Opts#{handler => Mod}));
 prepare(Opts = #{handler := Mod}) ->
     %% Made once here: the reply's header list (written in json/4 it would be a literal, which AtomVM
     %% copies into the heap at every use) and the defaults (AtomVM's `maps:get/3' of a missing key
-    %% raises and catches an exception).
-    Opts#{contract => case legacy(Mod) of true -> atomvm_lib; false -> ours end,
-          json_headers => [{<<"content-type">>, <<"application/json">>}],
-          max_json => maps:get(max_json, Opts, ?DEFAULT_MAX_JSON), args => maps:get(args, Opts, undefined)};
+    %% raises and catches an exception). One tuple under '$api', the first key in term order: on
+    %% AtomVM a map lookup compares the wanted atom with each key before it by name (~800
+    %% instructions each), as does a failed test of one atom against another, so the two contracts
+    %% differ in arity rather than in a tag.
+    Max = maps:get(max_json, Opts, ?DEFAULT_MAX_JSON),
+    Api = case legacy(Mod) of
+        false -> {Mod, [{<<"content-type">>, <<"application/json">>}], Max};
+        true -> {atomvm_lib, Mod, Max, maps:get(args, Opts, undefined)}
+    end,
+    Opts#{'$api' => Api};
 prepare(Opts) ->
     Opts.
 
@@ -64,23 +71,23 @@ legacy(Mod) ->
     _ = code:ensure_loaded(Mod),
     not erlang:function_exported(Mod, handle_api, 4) andalso erlang:function_exported(Mod, handle_api_request, 4).
 
-ours(Req = #{bindings := Bindings, method := Method}, Opts = #{handler := Mod, max_json := Max}) ->
+ours(Req = #{bindings := Bindings, method := Method}, Api = {Mod, _, Max}) ->
     case body(Req, Max) of
         {none, Req2} ->
-            result(Mod:handle_api(Method, Bindings, undefined, Req2), Req2, Opts);
+            result(Mod:handle_api(Method, Bindings, undefined, Req2), Req2, Api);
         {ok, Body, Req2} ->
             case httpd_json:decode(Body) of
-                {ok, Json} -> result(Mod:handle_api(Method, Bindings, Json, Req2), Req2, Opts);
-                {error, Reason} -> json(400, error_body(<<"invalid JSON: ", Reason/binary>>), Req2, Opts)
+                {ok, Json} -> result(Mod:handle_api(Method, Bindings, Json, Req2), Req2, Api);
+                {error, Reason} -> json(400, error_body(<<"invalid JSON: ", Reason/binary>>), Req2, Api)
             end;
         {too_large, Req2} ->
-            json(413, error_body(<<"JSON body too large">>), Req2, Opts);
+            json(413, error_body(<<"JSON body too large">>), Req2, Api);
         {error, Reason} ->
             erlang:error({read_body, Reason})
     end.
 
 %% atomvm_lib's contract: the raw body (bounded like JSON) in its request map.
-legacy(Req, #{handler := Mod, max_json := Max, args := Args}) ->
+legacy(Req, {atomvm_lib, Mod, Max, Args}) ->
     case legacy_body(body(Req, Max)) of
         {ok, Body, Req2} ->
             Suffix = maps:get(path_info, Req2, []),
@@ -169,12 +176,12 @@ collect({more, _Bin, Req}, _Max, _Acc) ->
 collect({error, _} = Error, _Max, _Acc) ->
     Error.
 
-result({ok, Json}, Req, Opts) -> json(200, Json, Req, Opts);
-result({ok, Status, Json}, Req, Opts) when is_integer(Status) -> json(Status, Json, Req, Opts);
-result({error, Status, Reason}, Req, Opts) when is_integer(Status) -> json(Status, error_body(Reason), Req, Opts);
-result(Other, _Req, _Opts) -> erlang:error({bad_api_result, Other}).
+result({ok, Json}, Req, Api) -> json(200, Json, Req, Api);
+result({ok, Status, Json}, Req, Api) when is_integer(Status) -> json(Status, Json, Req, Api);
+result({error, Status, Reason}, Req, Api) when is_integer(Status) -> json(Status, error_body(Reason), Req, Api);
+result(Other, _Req, _Api) -> erlang:error({bad_api_result, Other}).
 
-json(Status, Json, Req, #{json_headers := Headers}) ->
+json(Status, Json, Req, {_, Headers, _}) ->
     {reply, Status, Headers, httpd_json:encode(Json), Req}.
 
 error_body(Reason) when is_binary(Reason) -> #{<<"error">> => Reason};

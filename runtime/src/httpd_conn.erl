@@ -230,20 +230,19 @@ differ(#head{method = M, raw_path = RP, path = P, qs = Qs, query = Q, version = 
 %% Request middleware, the routed handler, then (for a reply) response middleware: a crash in any
 %% of them is this request's 500.
 run(Match, Method, Req, Mws, Router) ->
-    Result =
-        case mw_request(Mws, Req, []) of
-            %% the request as it was (the same term: the compare is one word): the route found for it
-            {ok, Req} -> matched(Match, Method, Req, Router);
-            {ok, Req2} -> dispatch(Req2, Router);
-            Stopped -> Stopped
-        end,
-    case Result of
-        {reply, Status, Headers, Body, Req3} ->
-            {Status2, Headers2, Body2} = mw_response(Req3, {Status, Headers, Body}, Mws),
-            {reply, Status2, Headers2, Body2, Req3};
-        _ ->
-            Result
+    case mw_request(Mws, Req, []) of
+        %% the request as it was (the same term: the compare is one word): the route found for it
+        {ok, Req} -> after_mw(matched(Match, Method, Req, Router), lists:reverse(Mws));
+        {ok, Req2} -> after_mw(dispatch(Req2, Router), lists:reverse(Mws));
+        {stopped, Entered, Reply} -> after_mw(Reply, Entered)
     end.
+
+%% Response middleware (innermost first) on a reply; other results pass as they are.
+after_mw({reply, Status, Headers, Body, Req}, Steps) ->
+    {Status2, Headers2, Body2} = mw_response(Req, {Status, Headers, Body}, Steps),
+    {reply, Status2, Headers2, Body2, Req};
+after_mw(Result, _Steps) ->
+    Result.
 
 mw_request([], Req, _Entered) ->
     {ok, Req};
@@ -253,18 +252,13 @@ mw_request([Step = {Mod, Opts} | Rest], Req, Entered) ->
             mw_request(Rest, Req2, [Step | Entered]);
         {stop, Status, Headers, Body} ->
             %% Only the steps entered so far (the stopping one included) see the response, like
-            %% layers of an onion (kept innermost first); the rare case is kept out of the loop state.
-            put('$httpd_mw', [Step | Entered]),
-            {reply, Status, Headers, Body, Req}
+            %% layers of an onion (kept innermost first).
+            {stopped, [Step | Entered], {reply, Status, Headers, Body, Req}}
     end.
 
-%% Response steps run in the reverse order of the request steps, like layers of an onion.
-mw_response(Req, Resp, All) ->
-    Steps =
-        case erase('$httpd_mw') of
-            undefined -> lists:reverse(All);
-            Entered -> Entered
-        end,
+%% Response steps run in the reverse order of the request steps, like layers of an onion: Steps is
+%% innermost first.
+mw_response(Req, Resp, Steps) ->
     mw_response_steps(Steps, Req, Resp).
 
 mw_response_steps([{Mod, Opts} | Rest], Req, Resp) ->
@@ -284,24 +278,26 @@ dispatch(Req = #{method := Method, path := Path}, Router) ->
 %% A route match (the request already carries its bindings) to the handler's result. Method is the
 %% request's (without middleware, the head's: a map lookup compares atom keys by name on AtomVM).
 matched(Match, Method, Req, Router) ->
-    routed(Match, is_method(Method, options), Req, Router).
+    routed(Match, options(Method), Req, Router).
 
+%% (IsOptions is 1 or 0, not a boolean: on AtomVM a test that finds `false' where it looks for `true'
+%% compares the two atoms by name.)
 routed({ok, Handler, Opts, _, _}, IsOptions, Req, _Router) when
-    not IsOptions; is_map_key(methods, Opts)
+    IsOptions =:= 0; is_map_key(methods, Opts)
 ->
     %% The router matches OPTIONS only on a route with no `methods' or one that lists OPTIONS;
     %% only the latter reaches the handler (RFC 9110 section 9.3.7).
     handler(Handler, Req, Opts);
-routed({error, {method_not_allowed, Allow}}, false, Req, _Router) ->
+routed({error, {method_not_allowed, Allow}}, 0, Req, _Router) ->
     %% RFC 9110 section 15.5.6: a 405 MUST carry Allow.
     {reply, 405, [{<<"allow">>, lists:join(<<", ">>, Allow)} | ?TEXT_PLAIN], <<"method not allowed\n">>, Req};
-routed(_, true, Req = #{path := Path}, Router) ->
+routed(_, 1, Req = #{path := Path}, Router) ->
     %% The server answers it; 404 when no route matches the path.
     case httpd_router:allowed(Path, Router) of
         not_found -> not_found(Req);
         Allow -> {reply, 204, [{<<"allow">>, lists:join(<<", ">>, Allow)}], <<>>, Req}
     end;
-routed({error, not_found}, false, Req, _Router) ->
+routed({error, not_found}, 0, Req, _Router) ->
     not_found(Req).
 
 %% Whether a request's method is OPTIONS or HEAD. Clauses for several methods compile to a match of
@@ -310,6 +306,10 @@ is_method(<<"GET">>, _) -> false;
 is_method(<<"HEAD">>, Which) -> Which =:= head;
 is_method(<<"OPTIONS">>, Which) -> Which =:= options;
 is_method(_, _) -> false.
+
+options(<<"GET">>) -> 0;
+options(<<"OPTIONS">>) -> 1;
+options(_) -> 0.
 
 not_found(Req) ->
     {reply, 404, ?TEXT_PLAIN, <<"not found\n">>, Req}.
@@ -539,7 +539,7 @@ out(Acc) -> iolist_to_binary(lists:reverse(Acc)).
 %% @doc Sends the head of a streamed reply (chunked for HTTP/1.1; raw body and close for HTTP/1.0).
 -spec stream_reply(100..999, [{binary(), iodata()}], req()) -> req().
 stream_reply(Status, Headers, Req = #{'$conn' := Conn = #conn{socket = S, cfg = Cfg, head = H}}) ->
-    {Status2, Headers2, _} = mw_response(Req, {Status, Headers, stream}, maps:get(middleware, Cfg)),
+    {Status2, Headers2, _} = mw_response(Req, {Status, Headers, stream}, lists:reverse(maps:get(middleware, Cfg))),
     KeepAlive = keepalive(Conn, maps:get(max_keepalive_requests, Cfg)),
     %% A raw (HTTP/1.0) body ends with the connection, so it never keeps it.
     State =

@@ -34,18 +34,23 @@ defaults() ->
 
 missing([{Name, _} = Wanted | Rest], Headers) ->
     case has(Name, Headers) of
-        true -> missing(Rest, Headers);
-        false -> [Wanted | missing(Rest, Headers)]
+        1 -> missing(Rest, Headers);
+        0 -> [Wanted | missing(Rest, Headers)]
     end;
 missing([], _Headers) ->
     [].
 
-%% A handler's header names are iodata in any case; most are lower-case binaries, compared as they are.
+%% Whether Headers has Name: 1 or 0, not a boolean (on AtomVM a test that finds `false' where it looks
+%% for `true' compares the two atoms by name). A handler's header names are iodata in any case; most
+%% are lower-case binaries, compared as they are.
 has(Name, [{Name, _} | _]) ->
-    true;
+    1;
 has(Name, [{N, _} | Rest]) when is_binary(N), byte_size(N) =/= byte_size(Name) ->
     has(Name, Rest);
 has(Name, [{N, _} | Rest]) ->
-    httpd_parse:ieq(iolist_to_binary(N), Name) orelse has(Name, Rest);
+    case httpd_parse:ieq(iolist_to_binary(N), Name) of
+        true -> 1;
+        false -> has(Name, Rest)
+    end;
 has(_Name, []) ->
-    false.
+    0.

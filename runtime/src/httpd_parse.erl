@@ -260,7 +260,7 @@ request_line(Line, K = #k{sp = SP, global = Global}) ->
             V = version(Version),
             Known orelse ?FAIL(501, <<"method not implemented">>),
             %% (an empty target is refused by target/2)
-            Shape = shape(Target, 0, none, false),
+            Shape = shape(Target, 0, none, 0),
             Shape =/= error orelse ?FAIL(400, <<"bad request target">>),
             {Method, {Target, Shape}, V};
         _ ->
@@ -285,20 +285,18 @@ version(_) ->
 
 %% request-target: visible ASCII only, no '#' (RFC 9112 section 3.2; fragments are never sent). The same
 %% pass notes where the query starts and whether the path holds a '%', so the common target needs no
-%% further scan: `{QueryPos | none, HasPercent}', or `error'.
+%% further scan: `{QueryPos | none, HasPercent}', or `error'. HasPercent is 0 or 1, not a boolean: on
+%% AtomVM a test that finds `false' where it looks for `true' compares the two atoms by name.
 shape(<<C, R/binary>>, I, Q, Pct) when C > 16#20, C < 16#7F, C =/= $# ->
     if
         Q =/= none -> shape(R, I + 1, Q, Pct);
         C =:= $? -> shape(R, I + 1, I, Pct);
-        true -> shape(R, I + 1, Q, has_pct(Pct, C))
+        C =:= $% -> shape(R, I + 1, Q, 1);
+        true -> shape(R, I + 1, Q, Pct)
     end;
 shape(<<>>, _I, Q, Pct) -> {Q, Pct};
 shape(_, _I, _Q, _Pct) -> error.
 
-%% (`Pct orelse C =:= $%' would test a `false' against `true' for every byte, which on AtomVM compares
-%% the atoms by name)
-has_pct(false, C) -> C =:= $%;
-has_pct(true, _C) -> true.
 
 %% field-line = field-name ":" OWS field-value OWS (RFC 9112 section 5)
 field(Line, K) ->
@@ -462,9 +460,9 @@ after_authority(<<_, R/binary>>) -> after_authority(R);
 after_authority(<<>>) -> <<>>.
 
 %% Without a '%' in the path the raw path is the path (and has no NUL: shape/4 refused control bytes).
-path_qs(T, {none, false}, K) ->
+path_qs(T, {none, 0}, K) ->
     {T, T, K#k.empty};
-path_qs(T, {Q, false}, _K) ->
+path_qs(T, {Q, 0}, _K) ->
     <<Raw:Q/binary, "?", Qs/binary>> = T,
     {T, Raw, Qs};
 path_qs(T, _Shape, K) ->

@@ -180,7 +180,7 @@ content(Status, _Body, _Ro) when Status < 200; Status =:= 204; Status =:= 304 ->
 content(_Status, Body, #ro{head = false}) -> Body;
 content(_Status, _Body, _Ro) -> [].
 
-connection(#ro{keepalive = true, version = {_, 1}}) -> [];
+connection(#ro{keepalive = K, version = {_, 1}}) when K -> [];
 connection(#ro{keepalive = false, close = Close}) -> Close;
 connection(#ro{version = {_, 0}, keep_alive = KeepAlive}) -> KeepAlive;
 connection(_) -> [].
