@@ -300,12 +300,12 @@ routed(_, 1, Req = #{path := Path}, Router) ->
 routed({error, not_found}, 0, Req, _Router) ->
     not_found(Req).
 
-%% Whether a request's method is OPTIONS or HEAD. Clauses for several methods compile to a match of
-%% the bytes; one `=:= <<"OPTIONS">>' would load the literal on AtomVM (see #c).
-is_method(<<"GET">>, _) -> false;
-is_method(<<"HEAD">>, Which) -> Which =:= head;
-is_method(<<"OPTIONS">>, Which) -> Which =:= options;
-is_method(_, _) -> false.
+%% Whether a request's method is HEAD (a boolean, for httpd_reply) or OPTIONS (1 or 0, see routed/4).
+%% Clauses for several methods compile to a match of the bytes; one `=:= <<"OPTIONS">>' would load the
+%% literal on AtomVM (see #c).
+is_head(<<"GET">>) -> false;
+is_head(<<"HEAD">>) -> true;
+is_head(_) -> false.
 
 options(<<"GET">>) -> 0;
 options(<<"OPTIONS">>) -> 1;
@@ -452,7 +452,7 @@ drain(Buf, BS, Seen, C = #c{sock = S, idle = T}) ->
 
 %% The reply's framing follows the request as it came: HEAD gets no body, the version its own.
 reply_opts(#head{method = M, version = V}, KeepAlive, Prepared) ->
-    httpd_reply:opts(V, KeepAlive, is_method(M, head), Prepared).
+    httpd_reply:opts(V, KeepAlive, is_head(M), Prepared).
 
 %% ---------------------------------------------------------------------------------------------
 %% The body API for handlers (called through httpd_handler)
