@@ -14,24 +14,16 @@ case $what in literals) mode=1 ;; gc) mode=2 ;; atoms) mode=3 ;; *) echo "count.
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 command -v gdb >/dev/null || { echo "count.sh: missing gdb (Debian package gdb)" >&2; exit 2; }
-avmd=""
-for b in "$repo/target/release/avmd" "$repo/target/debug/avmd"; do [ -x "$b" ] && { avmd="$b"; break; }; done
-[ -n "$avmd" ] || { echo "count.sh: build avmd first (cargo build -p avmd)" >&2; exit 2; }
-vm="$("$repo/scripts/atomvm.sh" | tail -1)"
-
 tmp="$(mktemp -d /tmp/avmd-count.XXXXXX)"
 gdbpid=""
 cleanup() { [ -n "$gdbpid" ] && kill -9 -- "-$gdbpid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-mkdir -p "$tmp/app/src"
-cp "$here/bench_avm.erl" "$repo"/examples/hello_web/src/*.erl "$tmp/app/src/"
-printf 'name = "bench_avm"\nstart = "bench_avm"\n' >"$tmp/app/avmd.toml"
-"$avmd" build "$tmp/app" >"$tmp/build.out" || { cat "$tmp/build.out" >&2; exit 1; }
+. "$here/app.sh"
 
 AVMD_BENCH_SERVER=$server setsid gdb -q -batch -ex "set pagination off" -ex "set \$mode = $mode" \
   -ex "handle SIGUSR1 stop print nopass" -ex "handle SIGPIPE nostop noprint" -ex "source $here/gdb_counts.py" \
   -ex run -ex "countdump $tmp/warm" -ex continue -ex "countdump $tmp/counted" -ex kill \
-  --args "$vm/AtomVM" "$tmp/app/_build/avmd/bench_avm.avm" "$vm/atomvmlib.avm" >"$tmp/gdb.out" 2>&1 &
+  --args "$vm/AtomVM" "$bundle" "$vm/atomvmlib.avm" >"$tmp/gdb.out" 2>&1 &
 gdbpid=$!
 port=""
 for _ in $(seq 1 1500); do

@@ -24,11 +24,6 @@ ROUNDS="${ROUNDS:-3}"
 for tool in wrk curl erl; do
   command -v "$tool" >/dev/null || { echo "bench/atomvm: missing $tool (Debian packages: wrk curl erlang)" >&2; exit 2; }
 done
-avmd=""
-for b in "$repo/target/release/avmd" "$repo/target/debug/avmd"; do [ -x "$b" ] && { avmd="$b"; break; }; done
-[ -n "$avmd" ] || { echo "bench/atomvm: build avmd first (cargo build --release -p avmd)" >&2; exit 2; }
-vm="$("$repo/scripts/atomvm.sh" | tail -1)"
-
 tmp="$(mktemp -d /tmp/avmd-bench-atomvm.XXXXXX)"
 pids=()
 cleanup() {
@@ -38,11 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$tmp/app/src"
-cp "$here/bench_avm.erl" "$repo"/examples/hello_web/src/*.erl "$tmp/app/src/"
-printf 'name = "bench_avm"\nstart = "bench_avm"\n' >"$tmp/app/avmd.toml"
-"$avmd" build "$tmp/app" >"$tmp/build.out" || { cat "$tmp/build.out" >&2; exit 1; }
-bundle="$tmp/app/_build/avmd/bench_avm.avm"
+. "$here/app.sh"
 
 # Boots one server in its own process group; sets $port once it printed its port.
 start_server() { # name command...   (a host_ prefix is dropped from the server's name)
